@@ -1,0 +1,3 @@
+"""Paths of the scheduling API."""
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Hospital: an admin-first back office for clinics."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,64 @@
+"""One JSON shape for every API error: {"detail", "code", "fields"?}."""
+
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+INVALID_INPUT = _("Invalid input.")
+
+
+class Conflict(exceptions.APIException):
+    """409: the request is valid but the state of the resource forbids it."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = _("Conflict.")
+    default_code = "conflict"
+
+
+def _first_code(detail) -> str:
+    if isinstance(detail, dict):
+        for value in detail.values():
+            return _first_code(value)
+    if isinstance(detail, list) and detail:
+        return _first_code(detail[0])
+    return getattr(detail, "code", None) or "invalid"
+
+
+def exception_handler(exc, context):
+    """Render DRF and Django errors in the one shape clients parse."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError(str(exc) or None)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    if isinstance(exc, exceptions.ValidationError):
+        if isinstance(detail, dict):
+            fields = {key: value for key, value in detail.items() if key != "non_field_errors"}
+            non_field = detail.get("non_field_errors")
+            message = str(non_field[0]) if non_field else str(INVALID_INPUT)
+            body = {"detail": message, "code": _first_code(detail)}
+            if fields:
+                body["fields"] = fields
+        elif isinstance(detail, list):
+            body = {"detail": str(detail[0]) if detail else str(INVALID_INPUT), "code": _first_code(detail)}
+        else:
+            body = {"detail": str(detail), "code": getattr(detail, "code", "invalid")}
+    else:
+        body = {"detail": str(detail), "code": getattr(detail, "code", None) or exc.default_code}
+    return Response(body, status=response.status_code, headers=_headers(response))
+
+
+def _headers(response):
+    return {
+        key: value for key, value in response.items() if key in {"WWW-Authenticate", "Retry-After", "Allow"}
+    }

@@ -1,0 +1,38 @@
+"""factory_boy factories for people."""
+
+import datetime
+
+import factory
+from django.contrib.auth.models import Group
+
+from staff.models import Sex, User
+from staff.roles import Role
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    middle_name = ""
+    sex = Sex.FEMALE
+    birth_date = datetime.date(1990, 5, 17)
+    email = factory.LazyAttribute(lambda user: f"{user.username}@clinic.example")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def roles(user, create, extracted, **kwargs):
+        roles = list(extracted or [Role.PATIENT])
+        user.save()
+        if create:
+            user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
+            user.__dict__.pop("role_names", None)
+            if Role.ADMINISTRATOR in roles and not user.is_staff:
+                user.is_staff = True
+                user.save(update_fields=["is_staff"])

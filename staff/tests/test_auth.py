@@ -1,0 +1,124 @@
+"""Token login, logout, expiry, throttling and password hashing."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.hashers import identify_hasher
+from django.utils import timezone
+from knox.models import AuthToken
+
+from staff.serializers import WRONG_CREDENTIALS
+from staff.tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_issues_a_token_that_authenticates(api, alice):
+    response = api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+    token = response.json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    me = api.get("/api/me")
+    assert me.status_code == 200
+    assert me.json()["username"] == "alice"
+
+
+def test_it_answers_with_a_trailing_slash_too(api, alice):
+    response = api.post("/api/token/", {"username": "alice", "password": PASSWORD}, format="json")
+    assert response.status_code == 200
+
+
+def test_it_stores_tokens_hashed(api, alice):
+    token = api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").json()["token"]
+    row = AuthToken.objects.get(user=alice)
+    assert token not in (row.digest, row.token_key)
+    assert row.token_key == token[: len(row.token_key)]
+
+
+@pytest.mark.parametrize("password", ["wrong", ""])
+def test_it_rejects_wrong_credentials_with_one_message(api, alice, password):
+    response = api.post("/api/token", {"username": "alice", "password": password}, format="json")
+    assert response.status_code == 400
+    assert not AuthToken.objects.exists()
+
+
+def test_blocked_and_unknown_users_get_the_same_answer(api, blocked_user):
+    blocked = api.post("/api/token", {"username": "blocked", "password": PASSWORD}, format="json")
+    unknown = api.post("/api/token", {"username": "nobody", "password": PASSWORD}, format="json")
+    assert blocked.status_code == unknown.status_code == 400
+    assert blocked.json() == unknown.json()
+    assert blocked.json()["detail"] == str(WRONG_CREDENTIALS)
+
+
+def test_logout_revokes_the_token(login, alice):
+    client = login(alice)
+    assert client.post("/api/token/logout").status_code == 204
+    assert client.get("/api/me").status_code == 401
+    assert not AuthToken.objects.filter(user=alice).exists()
+
+
+def test_expired_tokens_get_401(login, alice):
+    client = login(alice)
+    AuthToken.objects.filter(user=alice).update(expiry=timezone.now() - timedelta(seconds=1))
+    response = client.get("/api/me")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_tokens_live_token_ttl_hours(api, alice, settings):
+    response = api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json")
+    expiry = AuthToken.objects.get(user=alice).expiry
+    expected = timezone.now() + timedelta(hours=settings.TOKEN_TTL_HOURS)
+    assert abs((expiry - expected).total_seconds()) < 60
+    assert response.json()["expiry"] is not None
+
+
+def test_an_anonymous_call_gets_401_with_the_error_shape(api):
+    response = api.get("/api/me")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Token")
+    body = response.json()
+    assert set(body) == {"detail", "code"}
+
+
+def test_login_is_throttled_per_username(api, alice):
+    statuses = [
+        api.post(
+            "/api/token", {"username": "alice", "password": "wrong"}, format="json", REMOTE_ADDR=f"10.0.0.{i}"
+        ).status_code
+        for i in range(11)
+    ]
+    assert statuses[:10] == [400] * 10
+    assert statuses[10] == 429
+
+
+def test_login_is_throttled_per_address(api, alice):
+    for i in range(10):
+        api.post(
+            "/api/token", {"username": f"user{i}", "password": "x"}, format="json", REMOTE_ADDR="10.1.1.1"
+        )
+    response = api.post(
+        "/api/token", {"username": "alice", "password": PASSWORD}, format="json", REMOTE_ADDR="10.1.1.1"
+    )
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert response.json()["code"] == "throttled"
+    # Another address is not affected.
+    other = api.post(
+        "/api/token", {"username": "alice", "password": PASSWORD}, format="json", REMOTE_ADDR="10.2.2.2"
+    )
+    assert other.status_code == 200
+
+
+def test_production_hashes_passwords_with_argon2():
+    from django.conf import settings as django_settings
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.Argon2PasswordHasher"]):
+        from django.contrib.auth.hashers import make_password
+
+        assert identify_hasher(make_password("s3cret-Passw0rd")).algorithm == "argon2"
+    from hospital import settings as project_settings
+
+    assert project_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    assert django_settings.AUTH_USER_MODEL == "staff.User"
