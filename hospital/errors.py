@@ -18,6 +18,21 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class ServiceError(Exception):
+    """A business rule refused the operation; `status` is the HTTP status the API answers with."""
+
+    status = 400
+    code = "invalid"
+    message = _("The request cannot be carried out.")
+
+    def __init__(self, message=None, *, code: str | None = None):
+        if message is not None:
+            self.message = message
+        if code is not None:
+            self.code = code
+        super().__init__(str(self.message))
+
+
 def _first_code(detail) -> str:
     if isinstance(detail, dict):
         for value in detail.values():
@@ -28,7 +43,9 @@ def _first_code(detail) -> str:
 
 
 def exception_handler(exc, context):
-    """Render DRF and Django errors in the one shape clients parse."""
+    """Render DRF, Django and service errors in the one shape clients parse."""
+    if isinstance(exc, ServiceError):
+        return Response({"detail": str(exc.message), "code": exc.code}, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -59,6 +76,4 @@ def exception_handler(exc, context):
 
 
 def _headers(response):
-    return {
-        key: value for key, value in response.items() if key in {"WWW-Authenticate", "Retry-After", "Allow"}
-    }
+    return {key: value for key, value in response.items() if key in {"WWW-Authenticate", "Retry-After", "Allow"}}

@@ -29,10 +29,7 @@ class _Errors(dict):
 
 
 ERRORS = _Errors(
-    {
-        code: OpenApiResponse(ErrorSerializer, description=description)
-        for code, description in _DESCRIPTIONS.items()
-    }
+    {code: OpenApiResponse(ErrorSerializer, description=description) for code, description in _DESCRIPTIONS.items()}
 )
 
 

@@ -74,9 +74,7 @@ class MeView(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="List users", responses={200: UserSerializer(many=True), **ERRORS.pick(401, 403)}
-    ),
+    list=extend_schema(summary="List users", responses={200: UserSerializer(many=True), **ERRORS.pick(401, 403)}),
     retrieve=extend_schema(summary="One user", responses={200: UserSerializer, **ERRORS.pick(401, 403, 404)}),
     create=extend_schema(
         summary="Create a patient, doctor or administrator",

@@ -86,9 +86,7 @@ class UserWriteSerializer(serializers.Serializer):
             try:
                 password_validation.validate_password(password, candidate)
             except DjangoValidationError as error:
-                raise serializers.ValidationError(
-                    {"password": list(error.messages)}, code="password"
-                ) from error
+                raise serializers.ValidationError({"password": list(error.messages)}, code="password") from error
         return attrs
 
 

@@ -67,9 +67,7 @@ UPDATABLE_FIELDS = ("username", "last_name", "first_name", "middle_name", "sex",
 
 
 @transaction.atomic
-def user_update(
-    *, user: User, password: str | None = None, groups: list[str] | None = None, **fields
-) -> User:
+def user_update(*, user: User, password: str | None = None, groups: list[str] | None = None, **fields) -> User:
     """Change personal data, roles or password; a new password revokes every token."""
     unknown = set(fields) - set(UPDATABLE_FIELDS)
     if unknown:
@@ -83,23 +81,30 @@ def user_update(
         tokens_revoke(user=user)
     if groups is not None:
         _set_roles(user, groups)
+        from appointments.services import doctor_availability_changed
+
+        doctor_availability_changed(user=user)
     return user
 
 
 @transaction.atomic
 def user_block(*, user: User) -> User:
     """Deactivate the user, revoke their tokens and release their future appointments."""
-    from appointments.services import appointments_release_for_patient
+    from appointments.services import appointments_release_for_patient, doctor_availability_changed
 
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     tokens_revoke(user=user)
     appointments_release_for_patient(patient=user)
+    doctor_availability_changed(user=user)
     return user
 
 
 @transaction.atomic
 def user_unblock(*, user: User) -> User:
+    from appointments.services import doctor_availability_changed
+
     User.objects.filter(pk=user.pk).update(is_active=True)
     user.is_active = True
+    doctor_availability_changed(user=user)
     return user

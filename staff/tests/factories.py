@@ -28,11 +28,14 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def roles(user, create, extracted, **kwargs):
-        roles = list(extracted or [Role.PATIENT])
-        user.save()
-        if create:
-            user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
-            user.__dict__.pop("role_names", None)
-            if Role.ADMINISTRATOR in roles and not user.is_staff:
-                user.is_staff = True
-                user.save(update_fields=["is_staff"])
+        assign_roles(user, create, extracted or [Role.PATIENT])
+
+
+def assign_roles(user, create, roles):
+    user.save()
+    if create:
+        user.groups.set([Group.objects.get_or_create(name=role)[0] for role in roles])
+        user.__dict__.pop("role_names", None)
+        if Role.ADMINISTRATOR in roles and not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])

@@ -83,9 +83,7 @@ def client_for(api, login, alice, dr_carol, admin_user, blocked_user):
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-@pytest.mark.parametrize(
-    ("method", "template", "body", "expected"), MATRIX, ids=[f"{m} {t}" for m, t, *_ in MATRIX]
-)
+@pytest.mark.parametrize(("method", "template", "body", "expected"), MATRIX, ids=[f"{m} {t}" for m, t, *_ in MATRIX])
 def test_access(client_for, bob, caller, method, template, body, expected):
     client = client_for(caller)
     path = template.format(target=bob.pk)

@@ -94,9 +94,7 @@ def test_login_is_throttled_per_username(api, alice):
 
 def test_login_is_throttled_per_address(api, alice):
     for i in range(10):
-        api.post(
-            "/api/token", {"username": f"user{i}", "password": "x"}, format="json", REMOTE_ADDR="10.1.1.1"
-        )
+        api.post("/api/token", {"username": f"user{i}", "password": "x"}, format="json", REMOTE_ADDR="10.1.1.1")
     response = api.post(
         "/api/token", {"username": "alice", "password": PASSWORD}, format="json", REMOTE_ADDR="10.1.1.1"
     )
@@ -104,9 +102,7 @@ def test_login_is_throttled_per_address(api, alice):
     assert int(response["Retry-After"]) > 0
     assert response.json()["code"] == "throttled"
     # Another address is not affected.
-    other = api.post(
-        "/api/token", {"username": "alice", "password": PASSWORD}, format="json", REMOTE_ADDR="10.2.2.2"
-    )
+    other = api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json", REMOTE_ADDR="10.2.2.2")
     assert other.status_code == 200
 
 

@@ -150,9 +150,7 @@ def test_update_without_password_keeps_the_login_working(admin_api, api, alice):
     assert response.json()["last_name"] == "Sidorova"
     alice.refresh_from_db()
     assert alice.last_name == "Sidorova"
-    assert (
-        api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
-    )
+    assert api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
 
 
 def test_update_with_password_changes_it_and_revokes_tokens(admin_api, api, login, alice):
@@ -160,10 +158,7 @@ def test_update_with_password_changes_it_and_revokes_tokens(admin_api, api, logi
     response = admin_api.patch(f"/api/user/update/{alice.pk}", {"password": NEW_PASSWORD}, format="json")
     assert response.status_code == 200
     assert alice_api.get("/api/me").status_code == 401
-    assert (
-        api.post("/api/token", {"username": "alice", "password": NEW_PASSWORD}, format="json").status_code
-        == 200
-    )
+    assert api.post("/api/token", {"username": "alice", "password": NEW_PASSWORD}, format="json").status_code == 200
 
 
 def test_put_replaces_the_whole_record(admin_api, alice):
@@ -185,9 +180,7 @@ def test_put_missing_fields_is_a_400(admin_api, alice):
 
 def test_update_rejects_a_future_birth_date_and_keeps_the_row(admin_api, alice):
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
-    response = admin_api.patch(
-        f"/api/user/update/{alice.pk}", {"birth_date": tomorrow.isoformat()}, format="json"
-    )
+    response = admin_api.patch(f"/api/user/update/{alice.pk}", {"birth_date": tomorrow.isoformat()}, format="json")
     assert response.status_code == 400
     alice.refresh_from_db()
     assert alice.birth_date == datetime.date(1990, 5, 17)
@@ -210,9 +203,7 @@ def test_block_revokes_tokens_and_login(admin_api, api, login, alice):
     assert alice.is_active is False
     assert not AuthToken.objects.filter(user=alice).exists()
     assert alice_api.get("/api/me").status_code == 401
-    assert (
-        api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 400
-    )
+    assert api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 400
 
     # Blocking twice is not an error.
     assert admin_api.post(f"/api/user/blocking/{alice.pk}").status_code == 200
@@ -220,9 +211,7 @@ def test_block_revokes_tokens_and_login(admin_api, api, login, alice):
     response = admin_api.delete(f"/api/user/blocking/{alice.pk}")
     assert response.status_code == 200
     assert response.json()["is_active"] is True
-    assert (
-        api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
-    )
+    assert api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
 
 
 def test_an_administrator_cannot_block_themselves(admin_api, admin_user):

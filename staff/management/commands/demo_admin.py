@@ -19,9 +19,7 @@ class Command(BaseCommand):
         if user is None or not password_file.exists():
             password = secrets.token_urlsafe(12)
             if user is None:
-                user = User.objects.create_superuser(
-                    USERNAME, email="admin@clinic.example", password=password
-                )
+                user = User.objects.create_superuser(USERNAME, email="admin@clinic.example", password=password)
             else:
                 user.set_password(password)
                 user.save(update_fields=["password"])
@@ -29,7 +27,5 @@ class Command(BaseCommand):
             password_file.chmod(0o600)
         password = password_file.read_text().strip()
         self.stdout.write(
-            self.style.WARNING(
-                f"Demo administrator (demo only): username {USERNAME!r}, password {password!r}"
-            )
+            self.style.WARNING(f"Demo administrator (demo only): username {USERNAME!r}, password {password!r}")
         )

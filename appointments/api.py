@@ -1,0 +1,261 @@
+"""Scheduling endpoints: validate, call one service or selector, serialise."""
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hospital.openapi import ERRORS
+from staff.models import User
+from staff.permissions import IsPatient
+
+from . import selectors, services
+from .filters import AppointmentFilter, SlotFilter
+from .models import Absence, DoctorSchedule, Timetable, WorkingHours
+from .serializers import (
+    AbsenceSerializer,
+    AppointmentListSerializer,
+    AppointmentSerializer,
+    DateRangeQuerySerializer,
+    DoctorSerializer,
+    FreeSlotSerializer,
+    ScheduleSerializer,
+    SlotSerializer,
+)
+
+DOCTOR_ID = OpenApiParameter("doctor_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="doctor's user id")
+SLOT_ID = OpenApiParameter("slot_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="slot id")
+DATE_PARAMS = [
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="YYYY-MM-DD, clinic-local, inclusive"),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="YYYY-MM-DD, clinic-local, inclusive"),
+]
+
+
+class ReadAuthenticatedWriteAdministrator(BasePermission):
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or user.is_administrator
+
+
+class DoctorFreeSlotsView(APIView):
+    """A doctor's free slots in the future (the user's `/api/doctor/slots/get/<id>`)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[DOCTOR_ID, *DATE_PARAMS],
+        responses={200: FreeSlotSerializer(many=True), **ERRORS.pick(400, 401, 404)},
+        summary="Free future slots of a doctor, ascending",
+        tags=["slots"],
+    )
+    def get(self, request, doctor_pk):
+        query = DateRangeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        doctor = selectors.doctor_get(pk=doctor_pk, active_only=True)
+        slots = selectors.free_slots(doctor=doctor, **query.validated_data)
+        return Response(FreeSlotSerializer(slots, many=True).data)
+
+
+class BookView(APIView):
+    """Book a slot for the calling patient."""
+
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        request=None,
+        parameters=[SLOT_ID],
+        responses={201: AppointmentSerializer, **ERRORS.pick(400, 401, 403, 404, 409)},
+        summary="Book an appointment: the slot goes to the caller",
+        description="409 when the slot is taken (by anyone, the caller included) or the caller already holds "
+        "an appointment overlapping it; 400 when the slot has started.",
+        tags=["appointments"],
+    )
+    def post(self, request, slot_pk):
+        slot = services.slot_book(slot_id=slot_pk, patient=request.user)
+        return Response(AppointmentSerializer(slot).data, status=status.HTTP_201_CREATED)
+
+
+class UndoView(APIView):
+    """Cancel the calling patient's appointment."""
+
+    permission_classes = [IsPatient]
+
+    @extend_schema(
+        request=None,
+        parameters=[SLOT_ID],
+        responses={200: AppointmentSerializer, **ERRORS.pick(400, 401, 403, 404)},
+        summary="Cancel an appointment: the slot is free again",
+        tags=["appointments"],
+    )
+    def post(self, request, slot_pk):
+        slot = services.slot_cancel(slot_id=slot_pk, patient=request.user)
+        return Response(AppointmentSerializer(slot).data)
+
+
+class ScheduleView(APIView):
+    """A doctor's slot length, horizon and weekly working hours."""
+
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    def _schedule(self, doctor):
+        services.schedule_get_or_create(doctor=doctor)
+        return DoctorSchedule.objects.prefetch_related(
+            Prefetch("working_hours", WorkingHours.objects.order_by("weekday", "start"))
+        ).get(doctor=doctor)
+
+    @extend_schema(
+        parameters=[DOCTOR_ID],
+        responses={200: ScheduleSerializer, **ERRORS.pick(401, 404)},
+        summary="A doctor's schedule",
+        tags=["schedules"],
+    )
+    def get(self, request, doctor_pk):
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        return Response(ScheduleSerializer.from_schedule(self._schedule(doctor)))
+
+    @extend_schema(
+        parameters=[DOCTOR_ID],
+        request=ScheduleSerializer,
+        responses={200: ScheduleSerializer, **ERRORS.pick(400, 401, 403, 404)},
+        summary="Replace a doctor's schedule; their slots are regenerated",
+        tags=["schedules"],
+    )
+    def put(self, request, doctor_pk):
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        serializer = ScheduleSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.schedule_update(
+            doctor=doctor,
+            slot_minutes=data["slot_minutes"],
+            horizon_days=data["horizon_days"],
+            working_hours=[(h["weekday"], h["start"], h["end"]) for h in data["working_hours"]],
+        )
+        return Response(ScheduleSerializer.from_schedule(self._schedule(doctor)))
+
+
+class AbsenceListView(APIView):
+    """A doctor's vacations and breaks."""
+
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=[DOCTOR_ID],
+        responses={200: AbsenceSerializer(many=True), **ERRORS.pick(401, 404)},
+        summary="A doctor's absences",
+        tags=["schedules"],
+    )
+    def get(self, request, doctor_pk):
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        return Response(AbsenceSerializer(doctor.absences.order_by("start"), many=True).data)
+
+    @extend_schema(
+        parameters=[DOCTOR_ID],
+        request=AbsenceSerializer,
+        responses={201: AbsenceSerializer, **ERRORS.pick(400, 401, 403, 404)},
+        summary="Add an absence; slots overlapping it are removed unless booked",
+        tags=["schedules"],
+    )
+    def post(self, request, doctor_pk):
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        serializer = AbsenceSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        absence = services.absence_create(doctor=doctor, **serializer.validated_data)
+        return Response(AbsenceSerializer(absence).data, status=status.HTTP_201_CREATED)
+
+
+class AbsenceDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=[DOCTOR_ID, OpenApiParameter("absence_pk", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        request=None,
+        responses={204: None, **ERRORS.pick(401, 403, 404)},
+        summary="Delete an absence; slots are regenerated",
+        tags=["schedules"],
+    )
+    def delete(self, request, doctor_pk, absence_pk):
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        absence = get_object_or_404(Absence, pk=absence_pk, doctor=doctor)
+        services.absence_delete(absence=absence)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DoctorFilter(filters.FilterSet):
+    search = filters.CharFilter(method="filter_search", max_length=150, label=_("name contains"))
+
+    class Meta:
+        model = User
+        fields = ["search"]
+
+    def filter_search(self, queryset, name, value):
+        for word in value.split():
+            queryset = queryset.filter(
+                Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(middle_name__icontains=word)
+            )
+        return queryset
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Active doctors", responses={200: DoctorSerializer(many=True), **ERRORS.pick(401)}),
+    retrieve=extend_schema(summary="One doctor", responses={200: DoctorSerializer, **ERRORS.pick(401, 404)}),
+)
+@extend_schema(tags=["doctors"])
+class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    serializer_class = DoctorSerializer
+    filterset_class = DoctorFilter
+
+    def get_queryset(self):
+        return selectors.doctors().filter(is_active=True).select_related("schedule").order_by("last_name", "id")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Slots, future by default",
+        description="Without date_from only slots that have not started are listed.",
+        responses={200: SlotSerializer(many=True), **ERRORS.pick(400, 401)},
+    )
+)
+@extend_schema(tags=["slots"])
+class SlotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    serializer_class = SlotSerializer
+    filterset_class = SlotFilter
+
+    def get_queryset(self):
+        queryset = Timetable.objects.filter(doctor__is_active=True).order_by("start_time", "id")
+        if "date_from" not in self.request.query_params:
+            queryset = queryset.filter(start_time__gt=timezone.now())
+        return queryset
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Appointments: a patient's own, a doctor's, or all for administrators",
+        responses={200: AppointmentListSerializer(many=True), **ERRORS.pick(400, 401)},
+    )
+)
+@extend_schema(tags=["appointments"])
+class AppointmentViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticated]
+    serializer_class = AppointmentListSerializer
+    filterset_class = AppointmentFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Timetable.objects.none()
+        return (
+            selectors.appointments_visible_to(self.request.user)
+            .select_related("doctor", "client")
+            .order_by("start_time", "id")
+        )

@@ -1,0 +1,34 @@
+"""Generate slots now, synchronously: every active doctor, or one."""
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from appointments import services
+from appointments.models import DoctorSchedule
+
+
+class Command(BaseCommand):
+    help = "Reconcile doctors' future slots with their schedules (what the Celery sweep does)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--doctor", type=int, help="only this doctor's id")
+
+    def handle(self, *args, doctor=None, **options):
+        if doctor is not None:
+            if not DoctorSchedule.objects.filter(doctor_id=doctor).exists():
+                raise CommandError(f"Doctor {doctor} has no schedule.")
+            doctor_ids = [doctor]
+        else:
+            doctor_ids = list(services.doctors_to_generate())
+        created = deleted = conflicts = 0
+        # The bar shows on a terminal only; logs and pipes get the summary line.
+        for doctor_id in tqdm(doctor_ids, unit="doctor", disable=not self.stdout.isatty()):
+            result = services.slots_generate_for_doctor(doctor_id=doctor_id)
+            created += result.created
+            deleted += result.deleted
+            conflicts += result.conflicts
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{len(doctor_ids)} doctors: {created} slots created, {deleted} deleted, {conflicts} in conflict."
+            )
+        )

@@ -1,0 +1,240 @@
+"""Time: doctors' schedules and absences, the Timetable of slots and the booking history."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+SLOT_MINUTES_MIN, SLOT_MINUTES_MAX = 5, 480
+HORIZON_DAYS_MIN, HORIZON_DAYS_MAX = 1, 366
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class DoctorSchedule(models.Model):
+    """A doctor's slot length and planning horizon; one row per doctor.
+
+    The generator locks this row (SELECT ... FOR UPDATE) so that two runs for one doctor
+    never interleave.
+    """
+
+    doctor = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="schedule",
+        verbose_name=_("doctor"),
+    )
+    slot_minutes = models.PositiveSmallIntegerField(
+        _("slot length, minutes"),
+        default=20,
+        validators=[MinValueValidator(SLOT_MINUTES_MIN), MaxValueValidator(SLOT_MINUTES_MAX)],
+        help_text=_("The service time of this doctor: every slot lasts this long."),
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        _("days ahead"),
+        default=7,
+        validators=[MinValueValidator(HORIZON_DAYS_MIN), MaxValueValidator(HORIZON_DAYS_MAX)],
+        help_text=_("Slots are generated for today and this many days in all."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    generated_at = models.DateTimeField(_("slots generated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("doctor's schedule")
+        verbose_name_plural = _("doctors' schedules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(slot_minutes__gte=SLOT_MINUTES_MIN, slot_minutes__lte=SLOT_MINUTES_MAX),
+                name="schedule_slot_minutes_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(horizon_days__gte=HORIZON_DAYS_MIN, horizon_days__lte=HORIZON_DAYS_MAX),
+                name="schedule_horizon_days_range",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.doctor)
+
+
+class WorkingHours(models.Model):
+    """One working interval on one weekday, in the clinic's local time.
+
+    Two intervals on a day express a break (09:00-13:00 and 14:00-18:00). Intervals of one
+    day never overlap: the schedule service checks it while holding the schedule's row lock.
+    """
+
+    schedule = models.ForeignKey(
+        DoctorSchedule, on_delete=models.CASCADE, related_name="working_hours", verbose_name=_("schedule")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        ordering = ["weekday", "start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="working_hours_weekday_range"),
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="working_hours_start_before_end"),
+            models.UniqueConstraint(fields=["schedule", "weekday", "start"], name="working_hours_unique_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class AbsenceKind(models.TextChoices):
+    VACATION = "vacation", _("vacation")
+    BREAK = "break", _("break")
+    SICK_LEAVE = "sick_leave", _("sick leave")
+    OTHER = "other", _("other")
+
+
+class Absence(models.Model):
+    """A datetime range in which the doctor takes no appointments: no slot overlaps it."""
+
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="absences", verbose_name=_("doctor")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=AbsenceKind.choices, default=AbsenceKind.VACATION)
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="absence_start_before_end"),
+            models.CheckConstraint(condition=Q(kind__in=AbsenceKind.values), name="absence_kind_valid"),
+        ]
+        # The planner reads a doctor's absences that end after now.
+        indexes = [models.Index(fields=["doctor", "end"], name="absence_doctor_end")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.start:%Y-%m-%d %H:%M} - {self.end:%Y-%m-%d %H:%M}"
+
+
+class Timetable(models.Model):
+    """One row = one slot of one doctor; `client` is the patient, empty while the slot is free.
+
+    Nothing has a foreign key to this table, so the generator's conditional delete of free slots
+    is a single fast DELETE (Django needs no cascade collection).
+    """
+
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="slots", verbose_name=_("doctor")
+    )
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="appointments",
+        verbose_name=_("patient"),
+    )
+    start_time = models.DateTimeField(_("start"))
+    stop_time = models.DateTimeField(_("end"))
+    booked_at = models.DateTimeField(_("booked at"), null=True, blank=True)
+    conflict = models.BooleanField(
+        _("conflicts with the schedule"),
+        default=False,
+        help_text=_("Booked, but the doctor's current schedule no longer has this slot."),
+    )
+
+    class Meta:
+        verbose_name = _("slot")
+        verbose_name_plural = _("timetable")
+        ordering = ["start_time"]
+        constraints = [
+            # The generator relies on this to insert with ON CONFLICT DO NOTHING, so concurrent
+            # runs never duplicate a slot.
+            models.UniqueConstraint(fields=["doctor", "start_time"], name="timetable_doctor_start_unique"),
+            models.CheckConstraint(condition=Q(start_time__lt=F("stop_time")), name="timetable_start_before_stop"),
+        ]
+        indexes = [
+            # Serves the free-slot listing: a doctor's free slots from now on, by time.
+            models.Index(
+                fields=["doctor", "start_time"],
+                name="timetable_free_by_doctor",
+                condition=Q(client__isnull=True),
+            ),
+            # Serves the statistics: booked slots grouped by day over a time window.
+            models.Index(fields=["start_time"], name="timetable_booked_by_time", condition=Q(client__isnull=False)),
+            # Serves "my appointments" and the overlap check at booking.
+            models.Index(
+                fields=["client", "start_time"], name="timetable_by_client", condition=Q(client__isnull=False)
+            ),
+        ]
+
+    def __str__(self):
+        local = timezone.localtime(self.start_time)
+        return f"{self.doctor} {local:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_free(self) -> bool:
+        return self.client_id is None
+
+
+class AppointmentAction(models.TextChoices):
+    BOOKED = "booked", _("booked")
+    CANCELLED = "cancelled", _("cancelled")
+    RELEASED = "released", _("released (patient blocked)")
+
+
+class AppointmentEvent(models.Model):
+    """Booking history: who booked or cancelled which slot, and when. Rows are never changed.
+
+    `slot_id` is a plain number, not a foreign key, so that history outlives regenerated slots.
+    """
+
+    slot_id = models.BigIntegerField(_("slot id"), db_index=True)
+    action = models.CharField(_("action"), max_length=16, choices=AppointmentAction.choices)
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("doctor"),
+    )
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="appointment_events",
+        verbose_name=_("patient"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("done by"),
+    )
+    start_time = models.DateTimeField(_("slot start"))
+    stop_time = models.DateTimeField(_("slot end"))
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("booking event")
+        verbose_name_plural = _("booking history")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_action_display()} #{self.slot_id} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,122 @@
+"""The slot planner: weekly hours minus absences -> slot intervals. Pure: no ORM, no clock.
+
+Planning happens in the clinic's zone (wall-clock working hours), results are aware UTC datetimes.
+
+Daylight saving rules:
+- slots are laid out on the wall clock from each interval's start, one every `slot_minutes`;
+- a wall-clock start that does not exist (spring forward) gives no slot;
+- a wall-clock start that occurs twice (fall back) gives one slot, at its first occurrence;
+- every slot lasts exactly `slot_minutes` of real time, and must end (on the wall clock) within
+  its working interval.
+"""
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, order=True)
+class WorkingInterval:
+    weekday: int  # Monday = 0 .. Sunday = 6
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    start: datetime  # aware, UTC
+    stop: datetime  # aware, UTC
+
+
+def resolve_wall_time(day: date, at: time, zone: ZoneInfo) -> datetime | None:
+    """The UTC instant of a local wall-clock time, or None when the zone skips it (spring forward).
+
+    fold=0 picks the first of two occurrences (fall back), so each wall time maps to one instant.
+    """
+    local = datetime.combine(day, at, tzinfo=zone)
+    instant = local.astimezone(UTC)
+    if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None
+    return instant
+
+
+def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local calendar day as UTC instants (23 or 25 hours long on DST days)."""
+    return _day_start(day, zone), _day_start(day + timedelta(days=1), zone)
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    # Where midnight itself is skipped (a few zones switch at 00:00), the day starts at the
+    # first instant after the gap; fold=0 on a skipped time maps past it.
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+class IntervalSet:
+    """Intervals (absences, booked slots) merged into disjoint ones, for O(log n) overlap checks."""
+
+    def __init__(self, intervals: Iterable[tuple[datetime, datetime]]):
+        merged: list[list[datetime]] = []
+        for start, end in sorted(intervals):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.starts = [start for start, _ in merged]
+        self.ends = [end for _, end in merged]
+
+    def overlaps(self, start: datetime, stop: datetime) -> bool:
+        """True when [start, stop) shares time with an absence; touching an edge is not overlapping."""
+        index = bisect_right(self.starts, start) - 1
+        if index >= 0 and self.ends[index] > start:
+            return True
+        following = index + 1
+        return following < len(self.starts) and self.starts[following] < stop
+
+
+def plan_slots(
+    *,
+    hours: Iterable[WorkingInterval],
+    absences: Iterable[tuple[datetime, datetime]],
+    slot_minutes: int,
+    horizon_days: int,
+    zone: ZoneInfo,
+    now: datetime,
+) -> list[Slot]:
+    """Slots for each local date from today through today + horizon - 1, starting after `now`."""
+    if slot_minutes <= 0:
+        raise ValueError("slot_minutes must be positive")
+    if now.tzinfo is None:
+        raise ValueError("now must be aware")
+    length = timedelta(minutes=slot_minutes)
+    by_weekday: dict[int, list[WorkingInterval]] = {}
+    for interval in hours:
+        by_weekday.setdefault(interval.weekday, []).append(interval)
+    blocked = IntervalSet(absences)
+    today = now.astimezone(zone).date()
+
+    slots: list[Slot] = []
+    for offset in range(horizon_days):
+        day = today + timedelta(days=offset)
+        for interval in sorted(by_weekday.get(day.weekday(), ())):
+            interval_end = datetime.combine(day, interval.end)
+            wall = datetime.combine(day, interval.start)
+            previous_stop = None
+            while wall + length <= interval_end:
+                start = resolve_wall_time(day, wall.time(), zone)
+                wall += length
+                if start is None:
+                    continue
+                stop = start + length
+                # After a spring-forward gap a slot that began before it ends later on the wall
+                # clock than the next step; skip steps that would overlap it in real time.
+                if previous_stop is not None and start < previous_stop:
+                    continue
+                if stop.astimezone(zone).replace(tzinfo=None) > interval_end:
+                    continue
+                previous_stop = stop
+                if start > now and not blocked.overlaps(start, stop):
+                    slots.append(Slot(start, stop))
+    slots.sort()
+    return slots

@@ -1,0 +1,70 @@
+"""Reads with rules: which doctors, slots and appointments a caller may see."""
+
+from datetime import date, datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from staff.models import User
+from staff.roles import Role
+
+from .models import Timetable
+from .planner import local_day_bounds
+from .services import clinic_zone
+
+
+def doctors() -> QuerySet[User]:
+    return User.objects.filter(groups__name=Role.DOCTOR).distinct()
+
+
+def doctor_get(*, pk: int, active_only: bool = False) -> User:
+    """A doctor by id, or 404 (unknown, not a doctor, or blocked when `active_only`)."""
+    queryset = doctors()
+    if active_only:
+        queryset = queryset.filter(is_active=True)
+    doctor = queryset.filter(pk=pk).first()
+    if doctor is None:
+        raise Http404
+    return doctor
+
+
+def local_range(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
+    """Clinic-local dates (inclusive) as a half-open UTC interval; None where open."""
+    zone = clinic_zone()
+    start = local_day_bounds(date_from, zone)[0] if date_from else None
+    end = local_day_bounds(date_to, zone)[1] if date_to else None
+    return start, end
+
+
+def in_local_dates(queryset: QuerySet, date_from: date | None, date_to: date | None, field="start_time"):
+    start, end = local_range(date_from, date_to)
+    if start is not None:
+        queryset = queryset.filter(**{f"{field}__gte": start})
+    if end is not None:
+        queryset = queryset.filter(**{f"{field}__lt": end})
+    return queryset
+
+
+def free_slots(*, doctor: User, date_from: date | None = None, date_to: date | None = None):
+    """The doctor's free future slots, ascending (served by the partial index on free slots)."""
+    queryset = Timetable.objects.filter(doctor=doctor, client__isnull=True, start_time__gt=timezone.now())
+    return in_local_dates(queryset, date_from, date_to).order_by("start_time").values("id", "start_time", "stop_time")
+
+
+def appointments_visible_to(user: User) -> QuerySet[Timetable]:
+    """Booked slots: administrators see all, a doctor theirs, a patient their own."""
+    booked = Timetable.objects.filter(client__isnull=False)
+    if user.is_administrator:
+        return booked
+    scope = Q(pk__in=[])
+    if user.is_doctor:
+        scope |= Q(doctor=user)
+    if user.is_patient:
+        scope |= Q(client=user)
+    return booked.filter(scope)
+
+
+def week_ahead(now: datetime | None = None) -> tuple[datetime, datetime]:
+    now = now or timezone.now()
+    return now, now + timedelta(days=7)

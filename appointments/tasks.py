@@ -1,0 +1,53 @@
+"""Celery tasks of the slot generator: thin, idempotent, ids in, services do the work."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+# Below the sweep interval, so a stuck batch is killed before the next sweep repeats it.
+_HARD_LIMIT = max(10, int(settings.SLOT_GENERATION_INTERVAL * 0.9))
+_SOFT_LIMIT = max(5, int(settings.SLOT_GENERATION_INTERVAL * 0.8))
+
+
+@shared_task(
+    name="appointments.generate_slots_sweep",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=_SOFT_LIMIT,
+    time_limit=_HARD_LIMIT,
+)
+def generate_slots_sweep() -> dict:
+    """Fan the active doctors out in batches so that several workers share the sweep."""
+    batch_size = settings.SLOT_GENERATION_BATCH_SIZE
+    doctor_ids = list(services.doctors_to_generate())
+    batches = [doctor_ids[i : i + batch_size] for i in range(0, len(doctor_ids), batch_size)]
+    for batch in batches:
+        # A batch not started within one interval is stale: the next sweep covers it.
+        generate_slots_for_doctors.apply_async(args=[batch], expires=settings.SLOT_GENERATION_INTERVAL)
+    logger.info("Slot sweep: %d doctors in %d batches", len(doctor_ids), len(batches))
+    return {"doctors": len(doctor_ids), "batches": len(batches)}
+
+
+@shared_task(
+    name="appointments.generate_slots_for_doctors",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=_SOFT_LIMIT,
+    time_limit=_HARD_LIMIT,
+)
+def generate_slots_for_doctors(doctor_ids: list[int]) -> dict:
+    """Reconcile the slots of the given doctors; returns how many were created and deleted."""
+    created = deleted = conflicts = 0
+    for doctor_id in doctor_ids:
+        result = services.slots_generate_for_doctor(doctor_id=int(doctor_id))
+        created += result.created
+        deleted += result.deleted
+        conflicts += result.conflicts
+    summary = {"doctors": len(doctor_ids), "created": created, "deleted": deleted, "conflicts": conflicts}
+    logger.info("Slots generated: %s", summary)
+    return summary
