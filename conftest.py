@@ -35,6 +35,20 @@ def _fast_hashing_and_clean_cache(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _in_memory_broker():
+    """Tasks enqueued by tests go to Celery's in-memory transport: nothing leaves the process."""
+    from hospital.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = "memory://"
+    app.pool.force_close_all()
+    app._pool = None
+    yield
+    app.conf.broker_url = previous
+    app._pool = None
+
+
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"

@@ -174,8 +174,11 @@ class Timetable(models.Model):
                 name="timetable_free_by_doctor",
                 condition=Q(client__isnull=True),
             ),
-            # Serves the statistics: booked slots grouped by day over a time window.
-            models.Index(fields=["start_time"], name="timetable_booked_by_time", condition=Q(client__isnull=False)),
+            # Serves the statistics: booked slots grouped by day over a time window, answered from
+            # the index alone (doctor_id is in it for the per-doctor filter).
+            models.Index(
+                fields=["start_time", "doctor"], name="timetable_booked_by_time", condition=Q(client__isnull=False)
+            ),
             # Serves "my appointments" and the overlap check at booking.
             models.Index(
                 fields=["client", "start_time"], name="timetable_by_client", condition=Q(client__isnull=False)

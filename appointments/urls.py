@@ -13,6 +13,7 @@ from .api import (
     SlotViewSet,
     UndoView,
 )
+from .stats_api import AppointmentsPerDayView, UtilisationView
 
 urlpatterns = [
     *both_slashes("doctor/slots/get/<int:doctor_pk>", DoctorFreeSlotsView.as_view, "doctor-free-slots"),
@@ -29,4 +30,6 @@ urlpatterns = [
     ),
     *both_slashes("slots/", lambda: SlotViewSet.as_view({"get": "list"}), "slot-list"),
     *both_slashes("appointments/", lambda: AppointmentViewSet.as_view({"get": "list"}), "appointment-list"),
+    *both_slashes("doctor/entries/all", AppointmentsPerDayView.as_view, "statistics-entries"),
+    *both_slashes("stats/utilisation", UtilisationView.as_view, "statistics-utilisation"),
 ]

@@ -1,0 +1,84 @@
+"""Statistics endpoints: appointments and utilisation per clinic-local day."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hospital.openapi import ERRORS
+from staff.permissions import IsDoctorOrAdministrator
+
+from . import statistics
+from .serializers import DateRangeQuerySerializer
+
+
+class StatisticsQuerySerializer(DateRangeQuerySerializer):
+    doctor = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class DayCountSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    count = serializers.IntegerField()
+
+
+class DayUtilisationSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    total = serializers.IntegerField()
+    booked = serializers.IntegerField()
+    free = serializers.IntegerField()
+    utilisation = serializers.FloatField(help_text="booked / total, percent, one decimal")
+
+
+FILTERS = [
+    OpenApiParameter("date_from", OpenApiTypes.DATE, description="YYYY-MM-DD, clinic-local, inclusive"),
+    OpenApiParameter("date_to", OpenApiTypes.DATE, description="YYYY-MM-DD, clinic-local, inclusive"),
+    OpenApiParameter("doctor", OpenApiTypes.INT, description="only this doctor's slots"),
+]
+
+
+class _StatisticsView(APIView):
+    permission_classes = [IsDoctorOrAdministrator]
+
+    def query(self, request) -> dict:
+        serializer = StatisticsQuerySerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        params = {
+            "date_from": serializer.validated_data.get("date_from"),
+            "date_to": serializer.validated_data.get("date_to"),
+            "doctor_id": serializer.validated_data.get("doctor"),
+        }
+        user = request.user
+        if not user.is_administrator:
+            # A doctor sees only their own load; asking for another doctor gives nothing.
+            if params["doctor_id"] not in (None, user.pk):
+                params["doctor_id"] = -1
+            else:
+                params["doctor_id"] = user.pk
+        return params
+
+
+class AppointmentsPerDayView(_StatisticsView):
+    @extend_schema(
+        parameters=FILTERS,
+        responses={200: DayCountSerializer(many=True), **ERRORS.pick(400, 401, 403)},
+        summary="How many appointments on which day",
+        description="Booked slots per clinic-local day, ascending; days without appointments are omitted. "
+        "Administrators see every doctor, a doctor only their own; patients get 403.",
+        tags=["statistics"],
+    )
+    def get(self, request):
+        rows = statistics.appointments_per_day(**self.query(request))
+        return Response(DayCountSerializer(rows, many=True).data)
+
+
+class UtilisationView(_StatisticsView):
+    @extend_schema(
+        parameters=FILTERS,
+        responses={200: DayUtilisationSerializer(many=True), **ERRORS.pick(400, 401, 403)},
+        summary="Slots per day: total, booked, free and utilisation",
+        tags=["statistics"],
+    )
+    def get(self, request):
+        rows = statistics.utilisation_per_day(**self.query(request))
+        return Response(DayUtilisationSerializer(rows, many=True).data)
