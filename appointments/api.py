@@ -139,6 +139,7 @@ class ScheduleView(APIView):
             slot_minutes=data["slot_minutes"],
             horizon_days=data["horizon_days"],
             working_hours=[(h["weekday"], h["start"], h["end"]) for h in data["working_hours"]],
+            actor=request.user,
         )
         return Response(ScheduleSerializer.from_schedule(self._schedule(doctor)))
 
@@ -169,7 +170,7 @@ class AbsenceListView(APIView):
         doctor = selectors.doctor_get(pk=doctor_pk)
         serializer = AbsenceSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        absence = services.absence_create(doctor=doctor, **serializer.validated_data)
+        absence = services.absence_create(doctor=doctor, **serializer.validated_data, actor=request.user)
         return Response(AbsenceSerializer(absence).data, status=status.HTTP_201_CREATED)
 
 
@@ -186,7 +187,7 @@ class AbsenceDetailView(APIView):
     def delete(self, request, doctor_pk, absence_pk):
         doctor = selectors.doctor_get(pk=doctor_pk)
         absence = get_object_or_404(Absence, pk=absence_pk, doctor=doctor)
-        services.absence_delete(absence=absence)
+        services.absence_delete(absence=absence, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

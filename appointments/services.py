@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hospital.errors import ServiceError
-from staff.models import User
+from staff.models import AuditAction, User
 from staff.roles import Role
+from staff.services import audit_record
 
 from . import planner
 from .models import (
@@ -113,6 +114,10 @@ def working_hours_validate(hours: Iterable[tuple[int, time, time]]) -> list[tupl
     return ordered
 
 
+def _hours_text(hours) -> list[str]:
+    return [f"{weekday}:{start:%H:%M}-{end:%H:%M}" for weekday, start, end in sorted(hours)]
+
+
 @transaction.atomic
 def schedule_update(
     *,
@@ -120,38 +125,58 @@ def schedule_update(
     slot_minutes: int | None = None,
     horizon_days: int | None = None,
     working_hours: Iterable[tuple[int, time, time]] | None = None,
+    actor: User | None = None,
 ) -> DoctorSchedule:
     """Change a doctor's slot length, horizon and/or weekly hours; regenerate their slots on commit."""
     schedule_get_or_create(doctor=doctor)
     # The same row lock as the generator: an edit never interleaves with a generation run.
     schedule = DoctorSchedule.objects.select_for_update().get(doctor=doctor)
-    if slot_minutes is not None:
-        schedule.slot_minutes = slot_minutes
-    if horizon_days is not None:
-        schedule.horizon_days = horizon_days
+    changes = {}
+    for name, value in (("slot_minutes", slot_minutes), ("horizon_days", horizon_days)):
+        if value is not None and getattr(schedule, name) != value:
+            changes[name] = [getattr(schedule, name), value]
+            setattr(schedule, name, value)
     schedule.save()
     if working_hours is not None:
         hours = working_hours_validate(working_hours)
+        old = _hours_text(schedule.working_hours.values_list("weekday", "start", "end"))
+        if old != _hours_text(hours):
+            changes["working_hours"] = [old, _hours_text(hours)]
         schedule.working_hours.all().delete()
         WorkingHours.objects.bulk_create(
             WorkingHours(schedule=schedule, weekday=weekday, start=start, end=end) for weekday, start, end in hours
         )
+    if changes:
+        audit_record(actor=actor, action=AuditAction.SCHEDULE_CHANGED, target=schedule, changes=changes)
     regeneration_enqueue(doctor_id=doctor.pk)
     return schedule
 
 
+def _absence_changes(absence: Absence) -> dict:
+    return {
+        "kind": absence.kind,
+        "start": absence.start.isoformat(),
+        "end": absence.end.isoformat(),
+        "comment": absence.comment,
+    }
+
+
 @transaction.atomic
-def absence_create(*, doctor: User, kind: str, start: datetime, end: datetime, comment: str = "") -> Absence:
+def absence_create(
+    *, doctor: User, kind: str, start: datetime, end: datetime, comment: str = "", actor: User | None = None
+) -> Absence:
     if not start < end:
         raise InvalidSchedule(ABSENCE_END_NOT_AFTER_START, code="end_not_after_start")
     absence = Absence.objects.create(doctor=doctor, kind=kind, start=start, end=end, comment=comment)
+    audit_record(actor=actor, action=AuditAction.ABSENCE_CREATED, target=absence, changes=_absence_changes(absence))
     regeneration_enqueue(doctor_id=doctor.pk)
     return absence
 
 
 @transaction.atomic
-def absence_delete(*, absence: Absence) -> None:
+def absence_delete(*, absence: Absence, actor: User | None = None) -> None:
     doctor_id = absence.doctor_id
+    audit_record(actor=actor, action=AuditAction.ABSENCE_DELETED, target=absence, changes=_absence_changes(absence))
     absence.delete()
     regeneration_enqueue(doctor_id=doctor_id)
 

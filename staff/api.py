@@ -1,12 +1,13 @@
 """User, token and identity endpoints: validate, call one service, serialise."""
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from knox.models import AuthToken
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +27,11 @@ from staff.serializers import (
 from staff.throttling import LoginAddressThrottle, LoginUsernameThrottle
 
 CANNOT_BLOCK_SELF = _("You cannot block yourself.")
+LOCKED_OUT = _("Too many failed logins for this username. Try again later or ask an administrator.")
+
+
+class LockedOut(Throttled):
+    default_code = "locked_out"
 
 
 class TokenView(APIView):
@@ -48,6 +54,8 @@ class TokenView(APIView):
         # authenticate() refuses inactive (blocked) users; one message either way, no hint which.
         user = authenticate(request, **serializer.validated_data)
         if user is None:
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut(wait=settings.AXES_COOLOFF_TIME.total_seconds(), detail=str(LOCKED_OUT))
             raise ValidationError({"non_field_errors": [WRONG_CREDENTIALS]}, code="invalid_credentials")
         token_row, token = AuthToken.objects.create(user)
         return Response(TokenSerializer({"token": token, "expiry": token_row.expiry}).data)
@@ -104,14 +112,14 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def create(self, request):
         serializer = UserWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.user_create(**serializer.validated_data)
+        user = services.user_create(**serializer.validated_data, actor=request.user)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
         user = self.get_object()
         serializer = UserWriteSerializer(user, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        user = services.user_update(user=user, **serializer.validated_data)
+        user = services.user_update(user=user, **serializer.validated_data, actor=request.user)
         return Response(UserSerializer(user).data)
 
     def partial_update(self, request, pk=None):
@@ -134,10 +142,10 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         user = self.get_object()
         if user.pk == request.user.pk:
             raise ValidationError({"non_field_errors": [CANNOT_BLOCK_SELF]}, code="cannot_block_self")
-        user = services.user_block(user=user)
+        user = services.user_block(user=user, actor=request.user)
         return Response(UserSerializer(user).data)
 
     @block.mapping.delete
     def unblock(self, request, pk=None):
-        user = services.user_unblock(user=self.get_object())
+        user = services.user_unblock(user=self.get_object(), actor=request.user)
         return Response(UserSerializer(user).data)

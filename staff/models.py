@@ -87,3 +87,40 @@ class User(AbstractUser):
     @property
     def is_administrator(self) -> bool:
         return self.is_superuser or self.has_role(Role.ADMINISTRATOR)
+
+
+class AuditAction(models.TextChoices):
+    USER_CREATED = "user_created", _("user created")
+    USER_CHANGED = "user_changed", _("user changed")
+    USER_BLOCKED = "user_blocked", _("user blocked")
+    USER_UNBLOCKED = "user_unblocked", _("user unblocked")
+    SCHEDULE_CHANGED = "schedule_changed", _("schedule changed")
+    ABSENCE_CREATED = "absence_created", _("absence added")
+    ABSENCE_DELETED = "absence_deleted", _("absence removed")
+
+
+class AuditEvent(models.Model):
+    """Who changed which person, schedule or absence, and when. Rows are only ever added.
+
+    Bookings and cancellations have their own history (appointments.AppointmentEvent).
+    `changes` maps a field to [old, new]; secrets are never recorded, only that they changed.
+    """
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("done by")
+    )
+    action = models.CharField(_("action"), max_length=32, choices=AuditAction.choices)
+    target_type = models.CharField(_("object type"), max_length=32)
+    target_id = models.BigIntegerField(_("object id"))
+    target_repr = models.CharField(_("object"), max_length=300)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target")]
+
+    def __str__(self):
+        return f"{self.get_action_display()}: {self.target_repr}"

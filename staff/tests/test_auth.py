@@ -81,7 +81,8 @@ def test_an_anonymous_call_gets_401_with_the_error_shape(api):
     assert set(body) == {"detail", "code"}
 
 
-def test_login_is_throttled_per_username(api, alice):
+def test_login_is_throttled_per_username(api, alice, settings):
+    settings.AXES_FAILURE_LIMIT = 100  # the lockout is tested on its own below
     statuses = [
         api.post(
             "/api/token", {"username": "alice", "password": "wrong"}, format="json", REMOTE_ADDR=f"10.0.0.{i}"
@@ -118,3 +119,36 @@ def test_production_hashes_passwords_with_argon2():
 
     assert project_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
     assert django_settings.AUTH_USER_MODEL == "staff.User"
+
+
+def test_repeated_failures_lock_the_username_out_until_cleared(api, alice, settings):
+    from axes.models import AccessAttempt
+    from axes.utils import reset
+
+    settings.AXES_FAILURE_LIMIT = 3
+    statuses = [
+        api.post("/api/token", {"username": "alice", "password": "wrong"}, format="json").status_code for _ in range(3)
+    ]
+    assert statuses == [400, 400, 429]  # the failure that reaches the limit already answers 429
+    # Even the right password is refused while locked out, from any address.
+    locked = api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json", REMOTE_ADDR="10.9.9.9")
+    assert locked.status_code == 429
+    assert locked.json()["code"] == "locked_out"
+    assert int(locked["Retry-After"]) == int(settings.AXES_COOLOFF_TIME.total_seconds())
+    assert AccessAttempt.objects.filter(username="alice").exists()
+
+    reset(username="alice")  # what an administrator's "clear" does
+    assert api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
+
+
+def test_the_lockout_ends_when_the_cool_off_passes(api, alice, settings):
+    from datetime import timedelta
+
+    from axes.models import AccessAttempt
+
+    settings.AXES_FAILURE_LIMIT = 2
+    for _ in range(2):
+        api.post("/api/token", {"username": "alice", "password": "wrong"}, format="json")
+    assert api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 429
+    AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1))
+    assert api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
