@@ -80,7 +80,7 @@ def _api_routes():
                 continue
             actions = getattr(callback, "actions", None)
             if actions:
-                methods = set(actions)
+                methods = set(actions) & set(METHODS)  # DRF adds "head" to the dict once served
             else:
                 view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
                 methods = {method for method in METHODS if hasattr(view_class, method)}
