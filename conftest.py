@@ -40,13 +40,18 @@ def _in_memory_broker():
     """Tasks enqueued by tests go to Celery's in-memory transport: nothing leaves the process."""
     from hospital.celery import app
 
+    def reset_pools():
+        # Drop (never close) the pools: kombu keeps closed pools in a global registry, and a
+        # closed one would refuse every later publish.
+        app._pool = None
+        app.amqp._producer_pool = None
+
     previous = app.conf.broker_url
     app.conf.broker_url = "memory://"
-    app.pool.force_close_all()
-    app._pool = None
+    reset_pools()
     yield
     app.conf.broker_url = previous
-    app._pool = None
+    reset_pools()
 
 
 @pytest.fixture
