@@ -7,7 +7,10 @@ Daylight saving rules:
 - a wall-clock start that does not exist (spring forward) gives no slot;
 - a wall-clock start that occurs twice (fall back) gives one slot, at its first occurrence;
 - every slot lasts exactly `slot_minutes` of real time, and must end (on the wall clock) within
-  its working interval.
+  its working interval; the wall clock is read just before the end, so a slot ending as the clocks
+  spring forward ends at the old time (02:00, not 03:00);
+- a start also needs `slot_minutes` of wall-clock time before its interval's end, so the repeated
+  hour of a fall-back day adds no slots.
 """
 
 from bisect import bisect_right
@@ -15,6 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+# The smallest step a datetime can take: "just before" an instant.
+_TICK = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, order=True)
@@ -47,6 +53,13 @@ def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     return _day_start(day, zone), _day_start(day + timedelta(days=1), zone)
 
 
+def _wall_end(stop: datetime, zone: ZoneInfo) -> datetime:
+    """The naive wall-clock time at which a slot ending at `stop` ends, as seen from inside the slot."""
+    # Read the clock a tick before the end: at the spring-forward instant the clock already shows
+    # 03:00, yet a slot that ends then ran until 02:00 on its own wall clock.
+    return (stop - _TICK).astimezone(zone).replace(tzinfo=None) + _TICK
+
+
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
     # Where midnight itself is skipped (a few zones switch at 00:00), the day starts at the
     # first instant after the gap; fold=0 on a skipped time maps past it.
@@ -58,7 +71,8 @@ class IntervalSet:
 
     def __init__(self, intervals: Iterable[tuple[datetime, datetime]]):
         merged: list[list[datetime]] = []
-        for start, end in sorted(intervals):
+        # An interval that does not end after it starts holds no time, so it blocks nothing.
+        for start, end in sorted(interval for interval in intervals if interval[0] < interval[1]):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
@@ -68,6 +82,8 @@ class IntervalSet:
 
     def overlaps(self, start: datetime, stop: datetime) -> bool:
         """True when [start, stop) shares time with an absence; touching an edge is not overlapping."""
+        if start >= stop:
+            return False
         index = bisect_right(self.starts, start) - 1
         if index >= 0 and self.ends[index] > start:
             return True
@@ -113,7 +129,7 @@ def plan_slots(
                 # clock than the next step; skip steps that would overlap it in real time.
                 if previous_stop is not None and start < previous_stop:
                     continue
-                if stop.astimezone(zone).replace(tzinfo=None) > interval_end:
+                if _wall_end(stop, zone) > interval_end:
                     continue
                 previous_stop = stop
                 if start > now and not blocked.overlaps(start, stop):
