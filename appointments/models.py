@@ -7,6 +7,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from staff.models import HospitalUserManager, User
+
 SLOT_MINUTES_MIN, SLOT_MINUTES_MAX = 5, 480
 HORIZON_DAYS_MIN, HORIZON_DAYS_MAX = 1, 366
 
@@ -241,3 +243,29 @@ class AppointmentEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} #{self.slot_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+class DoctorManager(HospitalUserManager):
+    """Users in the doctor group (a user is in a group at most once, so the join never duplicates)."""
+
+    # The user manager's helpers (normalize_email, which User.clean calls) without a migration entry.
+    use_in_migrations = False
+
+    def get_queryset(self):
+        from staff.roles import Role
+
+        return super().get_queryset().filter(groups__name=Role.DOCTOR)
+
+
+class Doctor(User):
+    """A user with the doctor role, as the admin's doctor page sees them: schedule, absences, load.
+
+    A proxy: no table of its own; the schedule and absences stay keyed on the user.
+    """
+
+    objects = DoctorManager()
+
+    class Meta:
+        proxy = True
+        verbose_name = _("doctor")
+        verbose_name_plural = _("doctors")

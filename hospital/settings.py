@@ -185,7 +185,19 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 CACHE_URL = env_str("CACHE_URL")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    CACHES = {
+        "default": {
+            # Fails open: while Redis is down, login throttling pauses instead of every login
+            # failing with a 500; the short timeouts keep a request from hanging on a dead Redis.
+            "BACKEND": "hospital.cache.FailOpenRedisCache",
+            "LOCATION": CACHE_URL,
+            # No retries inside a request: the cache is optional, and the next request tries again.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1, "retry": Retry(NoBackoff(), 0)},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -312,19 +324,79 @@ JAZZMIN_SETTINGS = {
     "site_brand": _("Hospital back office"),
     "welcome_sign": _("Clinic back office: people, schedules and appointments"),
     "copyright": "Hospital",
-    "search_model": ["staff.User"],
+    "search_model": ["staff.User", "appointments.Doctor"],
     "topmenu_links": [
         {"name": _("Dashboard"), "url": "admin:index"},
+        {"model": "appointments.Doctor"},
+        {"model": "appointments.Timetable"},
         {"name": _("API docs"), "url": "/api/docs/", "new_window": True},
     ],
-    "order_with_respect_to": ["staff", "appointments", "auth", "knox", "django_celery_beat"],
-    "icons": {
-        "staff.User": "fas fa-user-md",
-        "auth.Group": "fas fa-users",
-        "knox.AuthToken": "fas fa-key",
+    # The doctors' section opens the appointments menu: schedules, then the slots they make.
+    "order_with_respect_to": [
+        "staff",
+        "staff.User",
+        "appointments",
+        "appointments.Doctor",
+        "appointments.Timetable",
+        "appointments.Absence",
+        "appointments.AppointmentEvent",
+        "auth",
+        "knox",
+        "axes",
+        "django_celery_beat",
+    ],
+    "custom_links": {
+        "appointments": [
+            {
+                "name": _("Import doctors"),
+                "url": "admin:appointments_doctor_import",
+                "icon": "fas fa-file-import",
+                "permissions": ["appointments.add_doctor"],
+            },
+        ],
+        "staff": [
+            {
+                "name": _("Import patients"),
+                "url": "admin:staff_user_import",
+                "icon": "fas fa-file-import",
+                "permissions": ["staff.add_user"],
+            },
+        ],
     },
+    "icons": {
+        "staff": "fas fa-id-card",
+        "staff.User": "fas fa-user",
+        "staff.AuditEvent": "fas fa-clipboard-list",
+        "appointments": "fas fa-hospital",
+        "appointments.Doctor": "fas fa-user-md",
+        "appointments.Timetable": "fas fa-calendar-alt",
+        "appointments.Absence": "fas fa-umbrella-beach",
+        "appointments.AppointmentEvent": "fas fa-history",
+        "auth": "fas fa-shield-alt",
+        "auth.Group": "fas fa-users",
+        "knox": "fas fa-key",
+        "knox.AuthToken": "fas fa-key",
+        "axes": "fas fa-user-lock",
+        "axes.AccessAttempt": "fas fa-user-lock",
+        "axes.AccessLog": "fas fa-sign-in-alt",
+        "axes.AccessFailureLog": "fas fa-user-times",
+        "django_celery_beat": "fas fa-stopwatch",
+        "django_celery_beat.PeriodicTask": "fas fa-tasks",
+        "django_celery_beat.IntervalSchedule": "fas fa-hourglass-half",
+        "django_celery_beat.CrontabSchedule": "fas fa-calendar",
+        "django_celery_beat.ClockedSchedule": "fas fa-clock",
+        "django_celery_beat.SolarSchedule": "fas fa-sun",
+    },
+    "default_icon_parents": "fas fa-folder",
+    "default_icon_children": "fas fa-circle",
     "show_ui_builder": False,
     "changeform_format": "horizontal_tabs",
+    # Pages with one group of fields read better without tabs.
+    "changeform_format_overrides": {
+        "appointments.timetable": "single",
+        "appointments.absence": "single",
+        "appointments.appointmentevent": "single",
+    },
     "language_chooser": False,
 }
 JAZZMIN_UI_TWEAKS = {
@@ -332,3 +404,11 @@ JAZZMIN_UI_TWEAKS = {
     "navbar": "navbar-primary navbar-dark",
     "sidebar": "sidebar-dark-primary",
 }
+
+# --- CSV / XLSX import and export (django-import-export) --------------------------------------
+# One transaction per import: a file with any bad row writes nothing (the resources also roll back
+# on invalid values, see staff.resources.PersonResource.import_data).
+IMPORT_EXPORT_USE_TRANSACTIONS = True
+# Importing needs the model's "add" permission, exporting its "view" permission.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"

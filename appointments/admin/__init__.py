@@ -1,0 +1,8 @@
+"""The clinic administrators' admin: doctors' schedules and absences, the Timetable, booking history.
+
+Every write goes through the services (schedule_update, absence_create/delete, slot_book/cancel): the
+admin validates input, calls them and turns their refusals into messages. Importing the modules
+registers their admins.
+"""
+
+from . import doctors, timetable  # noqa: F401

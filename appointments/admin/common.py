@@ -1,0 +1,33 @@
+"""What the appointments admin pages share."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from appointments import selectors
+
+
+class DoctorListFilter(admin.SimpleListFilter):
+    """Doctors by name (the doctor group only, not every user who ever had a slot)."""
+
+    title = _("doctor")
+    parameter_name = "doctor"
+
+    def lookups(self, request, model_admin):
+        return [(doctor.pk, str(doctor)) for doctor in selectors.doctors().order_by("last_name", "first_name")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit() and len(value) < 19:
+            return queryset.filter(doctor_id=int(value))
+        return queryset
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,332 @@
+"""The doctor's page: slot length, horizon, weekly hours and absences, the coming week, the load chart.
+
+Saving hands everything to the schedule services, which regenerate the doctor's slots on commit.
+"""
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from import_export.admin import ImportExportMixin
+
+from appointments import planner, services, statistics
+from appointments.importing import DoctorResource
+from appointments.models import (
+    HORIZON_DAYS_MAX,
+    HORIZON_DAYS_MIN,
+    SLOT_MINUTES_MAX,
+    SLOT_MINUTES_MIN,
+    Absence,
+    Doctor,
+    DoctorSchedule,
+    Timetable,
+    WorkingHours,
+)
+from appointments.templatetags.charts import bar_chart, days_between, per_day_bars
+from hospital.errors import ServiceError
+from staff.admin import AllOrNothingImportMixin
+from staff.resources import FILE_FORMATS
+
+PREVIEW_DAYS = 7
+LOAD_DAYS_BEFORE = LOAD_DAYS_AFTER = 13
+NO_SCHEDULE = _("No schedule yet: set the working hours and save.")
+WEEKDAY_CELLS = _(
+    "mon ... sun hold the day's working intervals such as 09:00-13:00;14:00-18:00 (empty: a day off). "
+    "Rows are matched on username: importing a file again updates it. A file with any bad row imports nothing."
+)
+
+
+class DoctorForm(forms.ModelForm):
+    """The schedule settings of the doctor's page; personal data are edited on the user's page."""
+
+    slot_minutes = forms.IntegerField(
+        label=capfirst(DoctorSchedule._meta.get_field("slot_minutes").verbose_name),
+        min_value=SLOT_MINUTES_MIN,
+        max_value=SLOT_MINUTES_MAX,
+        help_text=DoctorSchedule._meta.get_field("slot_minutes").help_text,
+    )
+    horizon_days = forms.IntegerField(
+        label=capfirst(DoctorSchedule._meta.get_field("horizon_days").verbose_name),
+        min_value=HORIZON_DAYS_MIN,
+        max_value=HORIZON_DAYS_MAX,
+        help_text=DoctorSchedule._meta.get_field("horizon_days").help_text,
+    )
+
+    class Meta:
+        model = Doctor
+        fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        schedule = DoctorSchedule.objects.filter(doctor_id=self.instance.pk).first() if self.instance.pk else None
+        for name in ("slot_minutes", "horizon_days"):
+            default = DoctorSchedule._meta.get_field(name).default
+            self.fields[name].initial = getattr(schedule, name) if schedule else default
+
+
+class WorkingHoursForm(forms.ModelForm):
+    class Meta:
+        model = WorkingHours
+        fields = ("weekday", "start", "end")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and not start < end:
+            self.add_error("end", services.HOURS_END_NOT_AFTER_START)
+        return cleaned
+
+    def validate_unique(self):
+        """Skipped: the service replaces the week as a whole (see WorkingHoursFormSet.clean)."""
+
+
+class WorkingHoursFormSet(BaseInlineFormSet):
+    def hours(self) -> list[tuple]:
+        """(weekday, start, end) of every row kept on the page."""
+        return [
+            (form.cleaned_data["weekday"], form.cleaned_data["start"], form.cleaned_data["end"])
+            for form in self.forms
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        try:
+            services.working_hours_validate(self.hours())
+        except ServiceError as error:
+            raise forms.ValidationError(error.message, code=error.code)
+
+    def validate_unique(self):
+        # A row may take the start of a row deleted in the same save, which a check against the
+        # stored rows would refuse; overlaps, duplicates included, are the service's check above.
+        pass
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    form = WorkingHoursForm
+    formset = WorkingHoursFormSet
+    fields = ("weekday", "start", "end")
+    ordering = ("weekday", "start")
+    extra = 1
+    verbose_name_plural = _("working hours by weekday")
+
+    def __init__(self, parent_model, admin_site):
+        # The hours hang on the doctor's schedule, not on the user the page shows: the formset's
+        # parent is the schedule, which DoctorAdmin.get_formset_kwargs hands it.
+        super().__init__(DoctorSchedule, admin_site)
+
+
+class AbsenceForm(forms.ModelForm):
+    class Meta:
+        model = Absence
+        fields = ("kind", "start", "end", "comment")
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and not start < end:
+            self.add_error("end", services.ABSENCE_END_NOT_AFTER_START)
+        return cleaned
+
+
+class AbsenceInline(admin.TabularInline):
+    model = Absence
+    fk_name = "doctor"
+    form = AbsenceForm
+    fields = ("kind", "start", "end", "comment")
+    ordering = ("start",)
+    extra = 0
+    verbose_name_plural = _("current and coming absences")
+
+    def get_queryset(self, request):
+        # Past absences no longer shape any slot; the Absences list keeps them.
+        return super().get_queryset(request).filter(end__gt=timezone.now())
+
+
+@admin.register(Doctor)
+class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
+    formats = FILE_FORMATS
+    form = DoctorForm
+    resource_classes = [DoctorResource]
+    import_notes = (WEEKDAY_CELLS,)
+    inlines = (WorkingHoursInline, AbsenceInline)
+    list_display = ("name", "username", "slot_length", "days_ahead", "week", "generated_at", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("username", "last_name", "first_name", "middle_name")
+    ordering = ("last_name", "first_name")
+    readonly_fields = ("person", "is_active", "generated_at", "week_preview", "load_chart")
+    fieldsets = (
+        (_("Schedule"), {"fields": ("person", "is_active", "slot_minutes", "horizon_days", "generated_at")}),
+        (_("Coming week"), {"fields": ("week_preview",)}),
+        (_("Load"), {"fields": ("load_chart",)}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("schedule").prefetch_related("schedule__working_hours")
+
+    def has_add_permission(self, request):
+        # A doctor is a user with the doctor role: created on the Users page or by a CSV import.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, WorkingHoursInline):
+            kwargs["instance"] = DoctorSchedule.objects.filter(doctor=obj).first() or DoctorSchedule(doctor=obj)
+        return kwargs
+
+    def save_model(self, request, obj, form, change):
+        """Nothing of the user changes here; save_related hands the schedule to the services."""
+
+    def save_related(self, request, form, formsets, change):
+        doctor = form.instance
+        by_model = {formset.model: formset for formset in formsets}
+        hours, absences = by_model[WorkingHours], by_model[Absence]
+        # commit=False writes nothing: it lists what changed, for the page's history.
+        hours.save(commit=False)
+        absences.save(commit=False)
+        services.schedule_update(
+            doctor=doctor,
+            slot_minutes=form.cleaned_data["slot_minutes"],
+            horizon_days=form.cleaned_data["horizon_days"],
+            working_hours=hours.hours(),
+            actor=request.user,
+        )
+        for absence in absences.deleted_objects:
+            services.absence_delete(absence=absence, actor=request.user)
+        # There is no service that edits an absence: an edited one is replaced, in this transaction.
+        for absence, _changed in absences.changed_objects:
+            services.absence_delete(absence=Absence.objects.get(pk=absence.pk), actor=request.user)
+        for absence in [*absences.new_objects, *(absence for absence, _changed in absences.changed_objects)]:
+            services.absence_create(
+                doctor=doctor,
+                kind=absence.kind,
+                start=absence.start,
+                end=absence.end,
+                comment=absence.comment,
+                actor=request.user,
+            )
+
+    @staticmethod
+    def _schedule(doctor):
+        try:
+            return doctor.schedule
+        except DoctorSchedule.DoesNotExist:
+            return None
+
+    @admin.display(description=_("name"), ordering="last_name")
+    def name(self, doctor):
+        return doctor.full_name or doctor.username
+
+    @admin.display(description=_("slot length, minutes"), ordering="schedule__slot_minutes")
+    def slot_length(self, doctor):
+        schedule = self._schedule(doctor)
+        return schedule.slot_minutes if schedule else None
+
+    @admin.display(description=_("days ahead"), ordering="schedule__horizon_days")
+    def days_ahead(self, doctor):
+        schedule = self._schedule(doctor)
+        return schedule.horizon_days if schedule else None
+
+    @admin.display(description=_("slots generated at"), ordering="schedule__generated_at")
+    def generated_at(self, doctor):
+        schedule = self._schedule(doctor)
+        return schedule.generated_at if schedule else None
+
+    @admin.display(description=_("working week"))
+    def week(self, doctor):
+        schedule = self._schedule(doctor)
+        intervals = list(schedule.working_hours.all()) if schedule else []
+        if not intervals:
+            return "-"
+        days = len({interval.weekday for interval in intervals})
+        minutes = sum(
+            (interval.end.hour * 60 + interval.end.minute) - (interval.start.hour * 60 + interval.start.minute)
+            for interval in intervals
+        )
+        return ngettext("%(days)d day, %(hours)s h", "%(days)d days, %(hours)s h", days) % {
+            "days": days,
+            "hours": f"{minutes / 60:g}",
+        }
+
+    @admin.display(description=_("doctor"))
+    def person(self, doctor):
+        url = reverse("admin:staff_user_change", args=[doctor.pk])
+        return format_html(
+            '<a href="{}">{}</a> ({})<div class="help">{}</div>',
+            url,
+            doctor.full_name or doctor.username,
+            doctor.username,
+            _("Personal data and roles are edited on the user's page."),
+        )
+
+    @admin.display(description=_("slots of the coming week"))
+    def week_preview(self, doctor):
+        if doctor.pk is None:
+            return "-"
+        schedule = (
+            DoctorSchedule.objects.select_related("doctor")
+            .prefetch_related("working_hours")
+            .filter(doctor_id=doctor.pk)
+            .first()
+        )
+        if schedule is None:
+            return NO_SCHEDULE
+        now = timezone.now()
+        zone = services.clinic_zone()
+        today = now.astimezone(zone).date()
+        last_day = today + timedelta(days=PREVIEW_DAYS - 1)
+        week_end = planner.local_day_bounds(last_day, zone)[1]
+        plan = [slot for slot in services.doctor_plan(schedule=schedule, now=now, zone=zone) if slot.start < week_end]
+        booked = Timetable.objects.filter(
+            doctor_id=doctor.pk, client__isnull=False, start_time__gt=now, start_time__lt=week_end
+        ).select_related("client")
+        patients = {slot.start_time: slot.client for slot in booked}
+        by_day = defaultdict(list)
+        for slot in plan:
+            start = slot.start.astimezone(zone)
+            by_day[start.date()].append(
+                {
+                    "start": f"{start:%H:%M}",
+                    "stop": f"{slot.stop.astimezone(zone):%H:%M}",
+                    "patient": patients.pop(slot.start, None),
+                }
+            )
+        context = {
+            "days": [{"day": day, "slots": by_day.get(day, [])} for day in days_between(today, last_day)],
+            "planned": len(plan),
+            # Booked slots of the week that the current schedule no longer has.
+            "conflicts": len(patients),
+            "timetable_url": reverse("admin:appointments_timetable_changelist")
+            + f"?doctor={doctor.pk}&conflict__exact=1",
+            "blocked": not schedule.doctor.is_active or not schedule.doctor.is_doctor,
+        }
+        return render_to_string("appointments/admin/week_preview.html", context)
+
+    @admin.display(description=_("appointments per day"))
+    def load_chart(self, doctor):
+        if doctor.pk is None:
+            return "-"
+        today = timezone.localdate()
+        date_from, date_to = today - timedelta(days=LOAD_DAYS_BEFORE), today + timedelta(days=LOAD_DAYS_AFTER)
+        rows = statistics.appointments_per_day(date_from=date_from, date_to=date_to, doctor_id=doctor.pk)
+        return bar_chart(
+            per_day_bars(rows, date_from, date_to, key="count"),
+            title=_("Appointments per day of %(doctor)s") % {"doctor": doctor},
+            x_label=_("day"),
+            y_label=_("appointments"),
+        )
