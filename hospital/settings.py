@@ -130,6 +130,10 @@ DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "staff.User"
 
+# Jazzmin's login form has no `next` field: a direct /admin/login/ lands on the dashboard.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+
 AUTHENTICATION_BACKENDS = [
     # First: refuses any login (API or admin) for a username locked out by repeated failures.
     "axes.backends.AxesStandaloneBackend",
@@ -401,7 +405,8 @@ JAZZMIN_SETTINGS = {
 }
 JAZZMIN_UI_TWEAKS = {
     "theme": "flatly",
-    "navbar": "navbar-primary navbar-dark",
+    # Light: Jazzmin 3 draws "navbar-primary navbar-dark" links white on white.
+    "navbar": "navbar-white navbar-light",
     "sidebar": "sidebar-dark-primary",
 }
 
