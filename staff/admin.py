@@ -127,6 +127,15 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("groups")
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name == "groups" and field is not None:
+            # Role groups show their translated label ("врач"), other groups their name.
+            field.label_from_instance = lambda group: (
+                str(Role(group.name).label) if group.name in Role.values else group.name
+            )
+        return field
+
     def get_import_resource_classes(self, request):
         # Imported lazily: the doctors' resource belongs to appointments, which imports staff.
         from appointments.importing import DoctorResource

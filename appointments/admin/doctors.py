@@ -242,7 +242,7 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
         schedule = self._schedule(doctor)
         return schedule.horizon_days if schedule else None
 
-    @admin.display(description=_("slots generated at"), ordering="schedule__generated_at")
+    @admin.display(description=_("slots generated at"), ordering="schedule__generated_at", empty_value=_("never"))
     def generated_at(self, doctor):
         schedule = self._schedule(doctor)
         return schedule.generated_at if schedule else None

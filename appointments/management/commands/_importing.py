@@ -4,14 +4,14 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
 from staff.resources import ImportFileError, ImportOutcome, dataset_read
 
 
 class ImportCommand(BaseCommand):
-    noun = _lazy("rows")
+    noun = gettext_lazy("rows")
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="a .csv (UTF-8, header in the first line) or .xlsx file")

@@ -1,7 +1,7 @@
 """Import doctors and their schedules from a CSV/XLSX file, all or nothing, and generate their slots."""
 
 from django.utils import timezone
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from appointments.importing import DOCTOR_COLUMNS, doctors_import
@@ -28,4 +28,4 @@ class Command(ImportCommand):
         free = Timetable.objects.filter(
             doctor_id__in=outcome.user_ids, client__isnull=True, start_time__gt=timezone.now()
         ).count()
-        return " " + gettext_now("Their free future slots: %(count)d.") % {"count": free}
+        return " " + gettext("Their free future slots: %(count)d.") % {"count": free}
