@@ -24,6 +24,13 @@ run: $(STAMP)
 test: $(STAMP)
 	scripts/entrypoint.sh test $(ARGS)
 
+## Benchmarks against PostgreSQL's own floor (needs DATABASE_URL=postgres://..., wrk, psql and pgbench);
+## prints a table and rewrites docs/benchmarks.md. ARGS="--only 5,6 --seconds 10" runs a subset.
+bench: $(STAMP)
+	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL pointing at PostgreSQL" >&2; exit 2; }
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	$(PY) -m bench.run $(ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -42,12 +42,12 @@ def generate_slots_sweep() -> dict:
 )
 def generate_slots_for_doctors(doctor_ids: list[int]) -> dict:
     """Reconcile the slots of the given doctors; returns how many were created and deleted."""
-    created = deleted = conflicts = 0
-    for doctor_id in doctor_ids:
-        result = services.slots_generate_for_doctor(doctor_id=int(doctor_id))
-        created += result.created
-        deleted += result.deleted
-        conflicts += result.conflicts
-    summary = {"doctors": len(doctor_ids), "created": created, "deleted": deleted, "conflicts": conflicts}
+    results = services.slots_generate_for_doctors(doctor_ids=doctor_ids)
+    summary = {
+        "doctors": len(doctor_ids),
+        "created": sum(result.created for result in results),
+        "deleted": sum(result.deleted for result in results),
+        "conflicts": sum(result.conflicts for result in results),
+    }
     logger.info("Slots generated: %s", summary)
     return summary

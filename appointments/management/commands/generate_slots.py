@@ -1,5 +1,6 @@
 """Generate slots now, synchronously: every active doctor, or one."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
@@ -21,12 +22,17 @@ class Command(BaseCommand):
         else:
             doctor_ids = list(services.doctors_to_generate())
         created = deleted = conflicts = 0
+        batch_size = settings.SLOT_GENERATION_BATCH_SIZE
         # The bar shows on a terminal only; logs and pipes get the summary line.
-        for doctor_id in tqdm(doctor_ids, unit="doctor", disable=not self.stdout.isatty()):
-            result = services.slots_generate_for_doctor(doctor_id=doctor_id)
-            created += result.created
-            deleted += result.deleted
-            conflicts += result.conflicts
+        with tqdm(total=len(doctor_ids), unit="doctor", disable=not self.stdout.isatty()) as progress:
+            # The batches of the Celery sweep: one transaction and a few statements per batch.
+            for first in range(0, len(doctor_ids), batch_size):
+                batch = doctor_ids[first : first + batch_size]
+                for result in services.slots_generate_for_doctors(doctor_ids=batch):
+                    created += result.created
+                    deleted += result.deleted
+                    conflicts += result.conflicts
+                progress.update(len(batch))
         self.stdout.write(
             self.style.SUCCESS(
                 f"{len(doctor_ids)} doctors: {created} slots created, {deleted} deleted, {conflicts} in conflict."

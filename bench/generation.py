@@ -1,0 +1,120 @@
+"""One generation run in a process of its own, as a Celery worker runs it; prints one JSON line.
+
+python -m bench.generation --now 2026-11-30T00:00:01+03:00 [--profile out.txt]
+
+Streams the doctors of a sweep (services.doctors_to_generate) in batches of
+SLOT_GENERATION_BATCH_SIZE through services.slots_generate_for_doctors, the service the
+generate_slots_for_doctors task calls, with `now` fixed so that every run plans the same slots.
+Reports the wall time of the whole sweep, the counts, where the time went by statement, and the
+peak resident set size of the process (ru_maxrss).
+"""
+
+import argparse
+import json
+import os
+import resource
+import time
+from collections import Counter
+from datetime import datetime
+
+import django
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def statement_kind(sql: str) -> str:
+    """A label for where a statement belongs in the service (see appointments.services)."""
+    head = " ".join(sql.split()[:6])
+    if head.startswith("WITH plan"):
+        return "compare plans with rows"
+    if head.startswith("WITH inserted"):
+        return "insert missing slots"
+    if head.startswith("DELETE"):
+        return "delete stale free slots"
+    if head.startswith("UPDATE") and "appointments_timetable" in head:
+        return "flag conflicts"
+    if "appointments_doctorschedule" in head and head.startswith("SELECT"):
+        return "lock schedules"
+    if head.startswith("UPDATE"):
+        return "mark generated_at"
+    return "read hours, absences, doctors"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--now", required=True, help="the generator's clock, ISO 8601 with offset")
+    parser.add_argument("--profile", help="write a pyinstrument profile of the run to this file")
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hospital.settings")
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from appointments import services
+
+    now = datetime.fromisoformat(args.now)
+    batch_size = settings.SLOT_GENERATION_BATCH_SIZE
+    spent: Counter[str] = Counter()
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent[statement_kind(sql)] += time.perf_counter() - started
+
+    connection.ensure_connection()
+    rss_before = rss_mb()
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.001)
+        profiler.start()
+
+    totals = Counter()
+    batches = 0
+    started = time.perf_counter()
+    with connection.execute_wrapper(timed):
+        doctor_ids = list(services.doctors_to_generate())
+        for first in range(0, len(doctor_ids), batch_size):
+            results = services.slots_generate_for_doctors(doctor_ids=doctor_ids[first : first + batch_size], now=now)
+            batches += 1
+            for result in results:
+                totals.update(created=result.created, deleted=result.deleted, conflicts=result.conflicts)
+    seconds = time.perf_counter() - started
+
+    if profiler is not None:
+        profiler.stop()
+        with open(args.profile, "w") as handle:
+            handle.write(profiler.output_text(unicode=False, color=False))
+    in_statements = sum(spent.values())
+    breakdown = {kind: round(value, 3) for kind, value in spent.most_common()}
+    breakdown["python and commits"] = round(seconds - in_statements, 3)
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 4),
+                "doctors": len(doctor_ids),
+                "batches": batches,
+                "batch_size": batch_size,
+                "created": totals["created"],
+                "deleted": totals["deleted"],
+                "conflicts": totals["conflicts"],
+                "rss_before_mb": round(rss_before, 1),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "breakdown": breakdown,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

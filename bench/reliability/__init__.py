@@ -1,0 +1,1 @@
+"""Reliability run: load with faults (`make reliability`); see run.py."""
