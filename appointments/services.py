@@ -34,6 +34,7 @@ SLOT_TAKEN = _("This slot is already taken.")
 SLOT_IN_PAST = _("This slot has already started.")
 SLOT_OVERLAPS_YOURS = _("You already have an appointment at this time.")
 NOT_YOUR_APPOINTMENT = _("You have no appointment in this slot.")
+NOT_A_PATIENT = _("Only active patients can book appointments.")
 APPOINTMENT_STARTED = _("This appointment has already started and cannot be cancelled.")
 HOURS_OVERLAP = _("Working hours overlap on %(weekday)s: %(first)s and %(second)s.")
 HOURS_END_NOT_AFTER_START = _("The end of working hours must be after their start.")
@@ -62,6 +63,12 @@ class SlotOverlapsAppointment(ServiceError):
     status = 409
     code = "overlapping_appointment"
     message = SLOT_OVERLAPS_YOURS
+
+
+class NotAPatient(ServiceError):
+    status = 403
+    code = "not_a_patient"
+    message = NOT_A_PATIENT
 
 
 class NotYourAppointment(ServiceError):
@@ -341,8 +348,11 @@ def _reconcile(plans: dict[int, tuple[tuple[int, int], ...]], now: datetime, tot
             booked.setdefault(doctor_id, []).append((pk, start, stop, flagged, wanted))
 
     for doctor_id, pks in stale_free.items():
-        # One conditional DELETE per doctor: a slot booked since we read it keeps its patient.
+        # One conditional DELETE per doctor: a slot booked since we read it keeps its patient...
         totals[doctor_id]["deleted"], _ = Timetable.objects.filter(pk__in=pks, client__isnull=True).delete()
+        if totals[doctor_id]["deleted"] < len(pks):
+            # ...and, being booked outside the plan, is a conflict (the rows left are the booked ones).
+            totals[doctor_id]["conflicts"] += Timetable.objects.filter(pk__in=pks).update(conflict=True)
 
     # A new slot must not overlap a booked slot that survives from an older plan.
     for doctor_id, slots in booked.items():
@@ -362,7 +372,10 @@ def _reconcile(plans: dict[int, tuple[tuple[int, int], ...]], now: datetime, tot
             elif flagged:
                 now_fine.append(pk)
     if now_conflicting:
-        Timetable.objects.filter(pk__in=now_conflicting).update(conflict=True)
+        # Conditional on still being booked: one cancelled since we read it left the plan as a free
+        # slot, and must go rather than be offered.
+        Timetable.objects.filter(pk__in=now_conflicting, client__isnull=False).update(conflict=True)
+        Timetable.objects.filter(pk__in=now_conflicting, client__isnull=True).delete()
     if now_fine:
         Timetable.objects.filter(pk__in=now_fine).update(conflict=False)
 
@@ -518,6 +531,8 @@ def _record(action: str, slot: Timetable, patient_id: int, actor: User | None, a
 def slot_book(*, slot_id: int, patient: User, actor: User | None = None, now: datetime | None = None) -> Timetable:
     """Give a free future slot to the patient; exactly one of any concurrent bookers wins."""
     now = now or timezone.now()
+    if not (patient.is_active and patient.is_patient):
+        raise NotAPatient()
     slot = Timetable.objects.select_related("doctor").filter(pk=slot_id).first()
     if slot is None or not slot.doctor.is_active:
         raise SlotNotFound()
@@ -550,7 +565,7 @@ def slot_book(*, slot_id: int, patient: User, actor: User | None = None, now: da
 def slot_cancel(*, slot_id: int, patient: User, actor: User | None = None, now: datetime | None = None) -> Timetable:
     """Free the patient's own appointment before it starts."""
     now = now or timezone.now()
-    slot = Timetable.objects.filter(pk=slot_id, client=patient).first()
+    slot = Timetable.objects.filter(pk=slot_id, client=patient).first() if patient is not None else None
     if slot is None:
         raise NotYourAppointment()
     if slot.start_time <= now:
@@ -561,11 +576,22 @@ def slot_cancel(*, slot_id: int, patient: User, actor: User | None = None, now: 
     )
     if not released:
         raise NotYourAppointment()
+    if slot.conflict:
+        _drop_freed_conflicts([slot.pk])
     slot.client = None
     slot.booked_at = None
     slot.conflict = False
     _record(AppointmentAction.CANCELLED, slot, patient.pk, actor or patient, now)
     return slot
+
+
+def _drop_freed_conflicts(slot_ids: list[int]) -> None:
+    """Delete freed slots that were flagged as conflicts: the plan has no place for them.
+
+    Conditional on being free, like the generator's delete. A conflict not yet flagged is caught by
+    the next generation run, which deletes free slots outside the plan.
+    """
+    Timetable.objects.filter(pk__in=slot_ids, client__isnull=True).delete()
 
 
 @transaction.atomic
@@ -578,6 +604,7 @@ def appointments_release_for_patient(*, patient: User, actor: User | None = None
     Timetable.objects.filter(pk__in=[slot.pk for slot in slots], client=patient).update(
         client=None, booked_at=None, conflict=False
     )
+    _drop_freed_conflicts([slot.pk for slot in slots if slot.conflict])
     for slot in slots:
         _record(AppointmentAction.RELEASED, slot, patient.pk, actor, now)
     return len(slots)

@@ -60,7 +60,7 @@ def run_together(*functions):
 
 
 class InterleavingFailed(RuntimeError):
-    """The scripted interleaving itself broke: not the failure an xfail test expects."""
+    """The scripted interleaving itself broke: not the failure the test is about."""
 
 
 def generate_while_uncommitted(change, generate):
@@ -300,8 +300,7 @@ def test_a_booking_racing_a_regeneration_that_drops_its_slot_never_wins_a_vanish
             outcomes["booked, then flagged"] += 1
             assert slot is not None, "201 for a slot that no longer exists"
             assert slot.client_id == patient.pk
-            # Right after the race the flag can still be missing (pinned by the xfail test
-            # test_a_slot_booked_while_the_generator_drops_it_is_flagged_conflict); the next run sets it.
+            # The run that dropped the slot from the plan flags it even when the booking won the race.
             unflagged_right_after += not slot.conflict
             slots_generate_for_doctor(doctor_id=working_doctor.pk, now=now)
             slot.refresh_from_db()
@@ -313,15 +312,9 @@ def test_a_booking_racing_a_regeneration_that_drops_its_slot_never_wins_a_vanish
             assert not AppointmentEvent.objects.filter(slot_id=slot_id, action=AppointmentAction.BOOKED).exists()
         assert not Timetable.objects.filter(doctor=working_doctor, client__isnull=True, conflict=True).exists()
     print(f"booking vs regeneration: {dict(outcomes)}; {unflagged_right_after} booked slots unflagged right after")
+    assert unflagged_right_after == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="slots_generate_for_doctor reads the slots, then deletes the stale free ones conditionally; a "
-    "booking committed in between survives the DELETE but is missing from the run's `booked` list, so it "
-    "stays booked outside the plan with conflict=False until the next run",
-    raises=AssertionError,
-)
 def test_a_slot_booked_while_the_generator_drops_it_is_flagged_conflict(working_doctor, now, monday):
     patient = UserFactory(roles=[Role.PATIENT])
     slot = Timetable.objects.get(doctor=working_doctor, start_time=local(monday, 12))
@@ -338,13 +331,6 @@ def test_a_slot_booked_while_the_generator_drops_it_is_flagged_conflict(working_
     assert slot.conflict is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="slots_generate_for_doctor flags the conflicts it read with an unconditional UPDATE; an "
-    "appointment cancelled in between is left as a free slot outside the plan, conflict=True, offered and "
-    "bookable until the next run",
-)
 def test_a_slot_cancelled_while_the_generator_flags_it_is_not_offered(working_doctor, now, monday, monkeypatch):
     patient = UserFactory(roles=[Role.PATIENT])
     slot = Timetable.objects.get(doctor=working_doctor, start_time=local(monday, 12))

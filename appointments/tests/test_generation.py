@@ -397,11 +397,6 @@ def test_blocking_a_patient_through_the_api_frees_their_slots_for_others(
     assert login(bob).post(f"/api/doctor/appointment/{slot.pk}").status_code == 201
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="appointments_release_for_patient turns a conflict slot (outside the plan) into an ordinary free "
-    "slot and nothing deletes or regenerates it: it is listed and bookable inside the doctor's absence",
-)
 def test_a_released_appointment_that_left_the_plan_is_not_offered(
     generated, dr_carol, alice, bob, login, now, monday, run_tasks_here, django_capture_on_commit_callbacks
 ):
