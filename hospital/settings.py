@@ -214,7 +214,7 @@ API_MAX_PAGE_SIZE = 500
 REST_FRAMEWORK = {
     # Token first: an anonymous API call gets 401 with WWW-Authenticate, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "staff.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -295,6 +295,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(SLOT_GENERATION_INTERVAL),
         # A sweep not started within one interval is stale: the next one does the same work.
         "options": {"expires": float(SLOT_GENERATION_INTERVAL)},
+    },
+    "purge-expired-tokens": {
+        "task": "staff.purge_expired_tokens",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }
 

@@ -45,6 +45,14 @@ def _audit_value(value):
     return value.isoformat() if isinstance(value, date) else value
 
 
+def tokens_purge_expired() -> int:
+    """Delete expired API tokens (they are refused anyway; this keeps the table small)."""
+    from django.utils import timezone
+
+    deleted, _ = AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
+    return deleted
+
+
 def tokens_revoke(*, user: User) -> int:
     """Delete every API token of the user; their next request gets 401."""
     deleted, _ = AuthToken.objects.filter(user=user).delete()

@@ -152,3 +152,22 @@ def test_the_lockout_ends_when_the_cool_off_passes(api, alice, settings):
     assert api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 429
     AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - timedelta(seconds=1))
     assert api.post("/api/token", {"username": "alice", "password": PASSWORD}, format="json").status_code == 200
+
+
+def test_an_expired_token_is_refused_and_deleted_without_touching_the_others(login, alice):
+    fresh = login(alice)
+    stale = login(alice)
+    AuthToken.objects.filter(token_key=stale.token[:15]).update(expiry=timezone.now() - timedelta(seconds=1))
+    assert stale.get("/api/me").status_code == 401
+    assert fresh.get("/api/me").status_code == 200
+    assert AuthToken.objects.filter(user=alice).count() == 1
+
+
+def test_the_hourly_task_purges_expired_tokens(login, alice, bob):
+    from staff.tasks import purge_expired_tokens
+
+    login(alice)
+    login(bob)
+    AuthToken.objects.filter(user=bob).update(expiry=timezone.now() - timedelta(minutes=1))
+    assert purge_expired_tokens() == {"deleted": 1}
+    assert list(AuthToken.objects.values_list("user", flat=True)) == [alice.pk]
