@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ExportMixin, ImportExportMixin
 
+from hospital.admin_base import ReadOnlyAdmin
+
 from . import services
 from .models import AuditEvent, User
 from .resources import FILE_FORMATS, AuditEventResource, PatientResource, UserResource, problems_of
@@ -190,7 +192,7 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ExportMixin, admin.ModelAdmin):
+class AuditEventAdmin(ExportMixin, ReadOnlyAdmin):
     """The audit trail: read-only for everyone, exportable."""
 
     formats = FILE_FORMATS
@@ -202,12 +204,3 @@ class AuditEventAdmin(ExportMixin, admin.ModelAdmin):
     list_select_related = ("actor",)
     readonly_fields = ("at", "actor", "action", "target_type", "target_id", "target_repr", "changes")
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

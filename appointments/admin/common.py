@@ -4,6 +4,9 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from appointments import selectors
+from hospital.admin_base import ReadOnlyAdmin
+
+__all__ = ["DoctorListFilter", "ReadOnlyAdmin"]
 
 
 class DoctorListFilter(admin.SimpleListFilter):
@@ -20,14 +23,3 @@ class DoctorListFilter(admin.SimpleListFilter):
         if value and value.isdigit() and len(value) < 19:
             return queryset.filter(doctor_id=int(value))
         return queryset
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
