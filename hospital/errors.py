@@ -1,20 +1,37 @@
 """One JSON shape for every API error: {"detail", "code", "fields"?}."""
 
+import logging
+
+from django import db
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+logger = logging.getLogger(__name__)
+
 INVALID_INPUT = _("Invalid input.")
 BODY_TOO_LARGE = _("The request body is too large.")
+DATABASE_UNAVAILABLE = _("The service is briefly unavailable. Try again in a few seconds.")
+# Seconds a client is asked to wait when the database is unreachable (a restart takes a few).
+DATABASE_RETRY_AFTER = 5
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = BODY_TOO_LARGE
     default_code = "too_large"
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    """503: the database cannot be reached (restarting, failing over) or asks for a retry."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = DATABASE_UNAVAILABLE
+    default_code = "unavailable"
 
 
 class Conflict(exceptions.APIException):
@@ -61,6 +78,12 @@ def exception_handler(exc, context):
         exc = PayloadTooLarge()
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError(str(exc) or None)
+    elif isinstance(exc, (db.OperationalError, db.InterfaceError)):
+        # The connection is gone or refused (a PostgreSQL restart), or the database asks for a
+        # retry (serialisation failure, deadlock): the transaction was rolled back. Retryable, so
+        # a 503 with Retry-After; a query the database rejects (a DataError, say) is still a 500.
+        logger.warning("Database unavailable: %s", exc)
+        exc = DatabaseUnavailable()
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -81,8 +104,19 @@ def exception_handler(exc, context):
             body = {"detail": str(detail), "code": getattr(detail, "code", "invalid")}
     else:
         body = {"detail": str(detail), "code": getattr(detail, "code", None) or exc.default_code}
-    return Response(body, status=response.status_code, headers=_headers(response))
+    headers = _headers(response)
+    if isinstance(exc, DatabaseUnavailable):
+        headers["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return Response(body, status=response.status_code, headers=headers)
 
 
 def _headers(response):
     return {key: value for key, value in response.items() if key in {"WWW-Authenticate", "Retry-After", "Allow"}}
+
+
+def page_not_found(request, exception=None):
+    """Django's 404 handler: an unknown path under /api/ (say /api/users/abc/) answers in the API's shape."""
+    if request.path.startswith("/api/"):
+        body = {"detail": str(exceptions.NotFound.default_detail), "code": exceptions.NotFound.default_code}
+        return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)

@@ -11,3 +11,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+# An unknown path under /api/ answers in the API's JSON error shape (see hospital.errors).
+handler404 = "hospital.errors.page_not_found"
