@@ -41,3 +41,18 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var/db.sqlite3 var/celery staticfiles .pytest_cache
+
+## Fuzz the API longer than CI does (Schemathesis, hospital/tests/test_fuzz.py), with a new seed each
+## time (printed; FUZZ_SEED=... replays one). Needs PostgreSQL: DATABASE_URL, else the local one.
+.PHONY: fuzz
+fuzz: $(STAMP)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/hospital} \
+	FUZZ_SEED=$${FUZZ_SEED:-$$(date +%s)} FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-100} \
+	FUZZ_STATEFUL_EXAMPLES=$${FUZZ_STATEFUL_EXAMPLES:-100} \
+		$(PY) -m pytest hospital/tests/test_fuzz.py -p no:cacheprovider $(ARGS)
+
+## Load with faults: locust against gunicorn + Celery + PostgreSQL while a worker is killed, Redis is
+## stopped and PostgreSQL restarted (bench/reliability/run.py); rewrites docs/reliability.md.
+.PHONY: reliability
+reliability: $(STAMP)
+	$(PY) -m bench.reliability.run $(ARGS)

@@ -12,7 +12,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hospital.openapi import ERRORS
+from hospital.filters import SearchFilter
+from hospital.openapi import ERRORS, PAGE_NOT_FOUND
 from staff.models import User
 from staff.permissions import IsPatient
 
@@ -192,7 +193,7 @@ class AbsenceDetailView(APIView):
 
 
 class DoctorFilter(filters.FilterSet):
-    search = filters.CharFilter(method="filter_search", max_length=150, label=_("name contains"))
+    search = SearchFilter(method="filter_search", label=_("name contains"))
 
     class Meta:
         model = User
@@ -207,7 +208,10 @@ class DoctorFilter(filters.FilterSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Active doctors", responses={200: DoctorSerializer(many=True), **ERRORS.pick(401)}),
+    list=extend_schema(
+        summary="Active doctors",
+        responses={200: DoctorSerializer(many=True), **ERRORS.pick(400, 401), 404: PAGE_NOT_FOUND},
+    ),
     retrieve=extend_schema(summary="One doctor", responses={200: DoctorSerializer, **ERRORS.pick(401, 404)}),
 )
 @extend_schema(tags=["doctors"])
@@ -224,7 +228,7 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     list=extend_schema(
         summary="Slots, future by default",
         description="Without date_from only slots that have not started are listed.",
-        responses={200: SlotSerializer(many=True), **ERRORS.pick(400, 401)},
+        responses={200: SlotSerializer(many=True), **ERRORS.pick(400, 401), 404: PAGE_NOT_FOUND},
     )
 )
 @extend_schema(tags=["slots"])
@@ -243,7 +247,7 @@ class SlotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 @extend_schema_view(
     list=extend_schema(
         summary="Appointments: a patient's own, a doctor's, or all for administrators",
-        responses={200: AppointmentListSerializer(many=True), **ERRORS.pick(400, 401)},
+        responses={200: AppointmentListSerializer(many=True), **ERRORS.pick(400, 401), 404: PAGE_NOT_FOUND},
     )
 )
 @extend_schema(tags=["appointments"])

@@ -1,21 +1,40 @@
 """Filters of the slot and appointment lists; dates are clinic-local and inclusive."""
 
-from django import forms
+import datetime
+
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+
+from hospital.filters import BooleanFilter, IdFilter, StrictFilterForm
 
 from .models import Timetable
 from .selectors import in_local_dates
 
 DATE_RANGE_REVERSED = _("date_from must not be after date_to.")
 
+# A local day at the very ends of the calendar has no UTC bounds (Python's datetime stops at years
+# 1 and 9999). No slot is anywhere near them, so a bound beyond these days filters nothing more.
+EARLIEST_DAY = datetime.date.min + datetime.timedelta(days=2)
+LATEST_DAY = datetime.date.max - datetime.timedelta(days=2)
 
-class DateRangeForm(forms.Form):
+
+def date_range_clamp(date_from, date_to):
+    """Keep a clinic-local date range within the days that have UTC bounds; results do not change."""
+    if date_from is not None:
+        date_from = None if date_from < EARLIEST_DAY else min(date_from, LATEST_DAY)
+    if date_to is not None:
+        date_to = None if date_to > LATEST_DAY else max(date_to, EARLIEST_DAY)
+    return date_from, date_to
+
+
+class DateRangeForm(StrictFilterForm):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and start > end:
-            self.add_error("date_from", DATE_RANGE_REVERSED)
+            # The same code as the serializers' check, so both kinds of list say it alike.
+            self.add_error("date_from", ValidationError(DATE_RANGE_REVERSED, code="date_range"))
         return cleaned
 
 
@@ -30,12 +49,12 @@ class LocalDateRangeFilterSet(filters.FilterSet):
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         data = self.form.cleaned_data
-        return in_local_dates(queryset, data.get("date_from"), data.get("date_to"))
+        return in_local_dates(queryset, *date_range_clamp(data.get("date_from"), data.get("date_to")))
 
 
 class SlotFilter(LocalDateRangeFilterSet):
-    doctor = filters.NumberFilter(field_name="doctor_id")
-    free = filters.BooleanFilter(field_name="client", lookup_expr="isnull")
+    doctor = IdFilter(field_name="doctor_id")
+    free = BooleanFilter(field_name="client", lookup_expr="isnull")
 
     class Meta:
         model = Timetable
@@ -44,9 +63,9 @@ class SlotFilter(LocalDateRangeFilterSet):
 
 
 class AppointmentFilter(LocalDateRangeFilterSet):
-    doctor = filters.NumberFilter(field_name="doctor_id")
-    patient = filters.NumberFilter(field_name="client_id")
-    conflict = filters.BooleanFilter()
+    doctor = IdFilter(field_name="doctor_id")
+    patient = IdFilter(field_name="client_id")
+    conflict = BooleanFilter()
 
     class Meta:
         model = Timetable

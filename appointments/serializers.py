@@ -1,9 +1,15 @@
 """Scheduling API shapes. Validation only: writes go through appointments.services."""
 
+import datetime
+import re
+
+from django.core.validators import RegexValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .filters import DATE_RANGE_REVERSED
+from .filters import DATE_RANGE_REVERSED, date_range_clamp
 from .models import (
     HORIZON_DAYS_MAX,
     HORIZON_DAYS_MIN,
@@ -19,13 +25,23 @@ TIME_FORMAT = "%H:%M"
 
 
 class DateRangeQuerySerializer(serializers.Serializer):
+    """Query parameters; give it `request.query_params`."""
+
     date_from = serializers.DateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
     date_to = serializers.DateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
+
+    def __init__(self, *args, data=serializers.empty, **kwargs):
+        # A query string read as a plain dict (the last value of each name): DRF reads an empty
+        # value in a QueryDict as "not given", and `?date_to=` is not a date.
+        if hasattr(data, "dict"):
+            data = data.dict()
+        super().__init__(*args, data=data, **kwargs)
 
     def validate(self, attrs):
         start, end = attrs.get("date_from"), attrs.get("date_to")
         if start and end and start > end:
             raise serializers.ValidationError({"date_from": [DATE_RANGE_REVERSED]}, code="date_range")
+        attrs["date_from"], attrs["date_to"] = date_range_clamp(start, end)
         return attrs
 
 
@@ -76,10 +92,27 @@ class SlotSerializer(serializers.ModelSerializer):
         return slot.client_id is None
 
 
+CLOCK_TIME_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+@extend_schema_field({"type": "string", "pattern": CLOCK_TIME_PATTERN, "example": "09:00"})
+class ClockTimeField(serializers.TimeField):
+    """A wall-clock time written HH:MM, in and out (not OpenAPI's `time`, which carries seconds and an offset)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format=TIME_FORMAT, input_formats=[TIME_FORMAT], **kwargs)
+
+    def to_internal_value(self, value):
+        # strptime alone also takes "9:5"; the documented pattern is exactly two digits each.
+        if not isinstance(value, str) or not re.fullmatch(CLOCK_TIME_PATTERN, value):
+            self.fail("invalid", format="hh:mm")
+        return super().to_internal_value(value)
+
+
 class WorkingHoursSerializer(serializers.Serializer):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text=_("Monday = 0 .. Sunday = 6"))
-    start = serializers.TimeField(format=TIME_FORMAT, input_formats=[TIME_FORMAT], help_text="HH:MM")
-    end = serializers.TimeField(format=TIME_FORMAT, input_formats=[TIME_FORMAT], help_text="HH:MM")
+    start = ClockTimeField(help_text="HH:MM")
+    end = ClockTimeField(help_text="HH:MM")
 
     def validate(self, attrs):
         if not attrs["start"] < attrs["end"]:
@@ -108,18 +141,64 @@ class ScheduleSerializer(serializers.Serializer):
         ).data
 
 
+class ClinicDateTimeField(serializers.DateTimeField):
+    """A datetime shown in the clinic's zone, except where that cannot be written: then in UTC.
+
+    Python's datetime ends at years 1 and 9999, so an instant near either end may have no local
+    time; and far in the past a zone's offset is the local mean time, in seconds (Moscow's was
+    +02:30:17), which RFC 3339 cannot write.
+    """
+
+    def enforce_timezone(self, value):
+        # An instant with an offset is not converted to the clinic's zone, which could step past
+        # year 9999 and refuse a valid instant.
+        if timezone.is_aware(value):
+            # In UTC, as it is stored: PostgreSQL takes offsets up to 15:59 only (Python up to
+            # 23:59), and year 1 at +05:00 has no UTC time at all.
+            try:
+                return value.astimezone(datetime.UTC)
+            except OverflowError:
+                self.fail("overflow")
+        return super().enforce_timezone(value)
+
+    def to_internal_value(self, value):
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:  # DRF's DST check on a naive time converts without catching it
+            self.fail("overflow")
+
+    def to_representation(self, value):
+        if not value:
+            return None
+        zone = self.timezone if hasattr(self, "timezone") else self.default_timezone()
+        try:
+            local = value.astimezone(zone)
+        except OverflowError:
+            local = None
+        if local is None or local.utcoffset().total_seconds() % 60:
+            local = value.astimezone(datetime.UTC)
+        # ISO 8601 as DRF writes it (not through super(): enforce_timezone above keeps UTC).
+        text = local.isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 class AbsenceSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=AbsenceKind.choices, default=AbsenceKind.VACATION)
-    comment = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    start = ClinicDateTimeField(help_text=_("ISO 8601; without an offset it is read in the clinic's zone"))
+    end = ClinicDateTimeField(help_text=_("ISO 8601; must be after start"))
+    # One character or more in the pattern: drf-spectacular offers "" as a `oneOf` branch of its own.
+    comment = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[RegexValidator(r"^[^\u0000]+$", code="null_characters_not_allowed")],
+    )
 
     class Meta:
         model = Absence
         fields = ["id", "kind", "start", "end", "comment"]
         read_only_fields = ["id"]
-        extra_kwargs = {
-            "start": {"help_text": _("ISO 8601; without an offset it is read in the clinic's zone")},
-            "end": {"help_text": _("ISO 8601; must be after start")},
-        }
 
     def validate(self, attrs):
         if not attrs["start"] < attrs["end"]:
@@ -135,5 +214,10 @@ class DoctorSerializer(serializers.Serializer):
     first_name = serializers.CharField(read_only=True)
     middle_name = serializers.CharField(read_only=True)
     full_name = serializers.CharField(read_only=True)
-    slot_minutes = serializers.IntegerField(source="schedule.slot_minutes", read_only=True, default=None)
-    horizon_days = serializers.IntegerField(source="schedule.horizon_days", read_only=True, default=None)
+    # Null for a doctor whose schedule was never set (GET .../schedule shows the defaults then).
+    slot_minutes = serializers.IntegerField(
+        source="schedule.slot_minutes", read_only=True, default=None, allow_null=True
+    )
+    horizon_days = serializers.IntegerField(
+        source="schedule.horizon_days", read_only=True, default=None, allow_null=True
+    )

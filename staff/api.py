@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hospital.openapi import ERRORS
+from hospital.openapi import ERRORS, PAGE_NOT_FOUND
 from staff import services
 from staff.filters import UserFilter
 from staff.models import User
@@ -82,7 +82,10 @@ class MeView(APIView):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List users", responses={200: UserSerializer(many=True), **ERRORS.pick(401, 403)}),
+    list=extend_schema(
+        summary="List users",
+        responses={200: UserSerializer(many=True), **ERRORS.pick(400, 401, 403), 404: PAGE_NOT_FOUND},
+    ),
     retrieve=extend_schema(summary="One user", responses={200: UserSerializer, **ERRORS.pick(401, 403, 404)}),
     create=extend_schema(
         summary="Create a patient, doctor or administrator",
@@ -129,13 +132,6 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         summary="Block a user: deactivate, revoke tokens, release future appointments",
         request=None,
         responses={200: UserSerializer, **ERRORS.pick(400, 401, 403, 404)},
-        methods=["POST"],
-    )
-    @extend_schema(
-        summary="Unblock a user",
-        request=None,
-        responses={200: UserSerializer, **ERRORS.pick(401, 403, 404)},
-        methods=["DELETE"],
     )
     @action(detail=True, methods=["post"])
     def block(self, request, pk=None):
@@ -145,6 +141,12 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         user = services.user_block(user=user, actor=request.user)
         return Response(UserSerializer(user).data)
 
+    # The DELETE mapping is a view method of its own: its schema is declared here, not on `block`.
+    @extend_schema(
+        summary="Unblock a user",
+        request=None,
+        responses={200: UserSerializer, **ERRORS.pick(401, 403, 404)},
+    )
     @block.mapping.delete
     def unblock(self, request, pk=None):
         user = services.user_unblock(user=self.get_object(), actor=request.user)

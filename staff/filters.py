@@ -3,18 +3,21 @@
 from django.db.models import Q
 from django_filters import rest_framework as filters
 
+from hospital.filters import BooleanFilter, SearchFilter, StrictFilterForm
+
 from .models import Sex, User
 from .roles import Role
 
 
 class UserFilter(filters.FilterSet):
     role = filters.ChoiceFilter(choices=Role.choices, method="filter_role")
-    is_active = filters.BooleanFilter()
+    is_active = BooleanFilter()
     sex = filters.ChoiceFilter(choices=Sex.choices)
-    search = filters.CharFilter(method="filter_search", max_length=150)
+    search = SearchFilter(method="filter_search")
 
     class Meta:
         model = User
+        form = StrictFilterForm
         fields = ["role", "is_active", "sex", "search"]
 
     def filter_role(self, queryset, name, value):

@@ -1,14 +1,21 @@
 """User API shapes. Validation only: writes go through staff.services."""
 
+import re
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import MinLengthValidator, RegexValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.settings import ISO_8601
+
+from hospital.openapi import NO_NULL_CHARACTERS, NOT_BLANK, SchemaPattern
 
 from .models import BIRTH_DATE_IN_FUTURE, Sex, User
 from .roles import Role
 
 USERNAME_TAKEN = _("A user with that username already exists.")
+NAME_INVALID = _("Enter a name without control characters.")
 ROLES_REQUIRED = _("Give the user at least one role.")
 WRONG_CREDENTIALS = _("Unable to log in with the provided credentials.")
 
@@ -17,6 +24,10 @@ class UserSerializer(serializers.ModelSerializer):
     """A user as every response shows it: never a password or hash."""
 
     groups = serializers.SerializerMethodField()
+    # Declared, so that the schema says what the model allows: an address or nothing.
+    email = serializers.EmailField(read_only=True, allow_blank=True)
+    # ISO 8601, so that a year before 1000 keeps its four digits ("%Y" drops them on Linux).
+    birth_date = serializers.DateField(read_only=True, format=ISO_8601)
 
     class Meta:
         model = User
@@ -38,19 +49,88 @@ class UserSerializer(serializers.ModelSerializer):
         return sorted(user.role_names)
 
 
+# Escapes, not characters: the same text is a Python pattern and the schema's (ECMA) pattern.
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+# What str.strip() removes, less the control characters above: a name of only these is blank.
+_SPACE = r"\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NAME_PATTERN = rf"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
+# One character or more: drf-spectacular offers "" as a `oneOf` branch of its own for a field
+# that may be blank (DRF answers "" before this pattern is checked).
+OPTIONAL_NAME_PATTERN = rf"^[^{_CONTROL}]+$"
+
+
+class NameField(serializers.CharField):
+    """A person's name: no control characters, and more than white space.
+
+    DRF trims white space, which in Python includes control characters such as \\x1e; without
+    the pattern a schema-valid "\\x1e" became a blank name and a 400.
+    """
+
+    pattern_text = NAME_PATTERN
+
+    def __init__(self, **kwargs):
+        self.pattern = re.compile(self.pattern_text)
+        super().__init__(max_length=150, **kwargs)
+        # Documents the pattern in the schema; the raw value is checked in to_internal_value.
+        self.validators.append(RegexValidator(self.pattern, NAME_INVALID, code="invalid_name"))
+
+    def to_internal_value(self, data):
+        # The raw value, before trimming: "\\x1eAnna" must not pass as "Anna".
+        if isinstance(data, str) and not self.pattern.fullmatch(data):
+            raise serializers.ValidationError(NAME_INVALID, code="invalid_name")
+        return super().to_internal_value(data)
+
+
+class OptionalNameField(NameField):
+    """A name that may be left blank (or out)."""
+
+    pattern_text = OPTIONAL_NAME_PATTERN
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_blank=True, **kwargs)
+
+
+def _password_min_length() -> int:
+    """The length AUTH_PASSWORD_VALIDATORS ask for, so that the schema documents it."""
+    lengths = [
+        validator.min_length
+        for validator in password_validation.get_default_password_validators()
+        if isinstance(validator, password_validation.MinimumLengthValidator)
+    ]
+    return max(lengths, default=1)
+
+
+class SchemaMinLength(MinLengthValidator):
+    """Puts the password's minimum length in the schema; validate_password refuses a shorter one."""
+
+    def __call__(self, value):
+        # validate_password (in validate) says it, with Django's own message.
+        return None
+
+
 class UserWriteSerializer(serializers.Serializer):
     """Input of create and update; fields outside this list are ignored."""
 
     username = serializers.RegexField(
         r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": _("Letters, digits and @/./+/-/_ only.")}
     )
-    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
-    last_name = serializers.CharField(max_length=150)
-    first_name = serializers.CharField(max_length=150)
-    middle_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    password = serializers.CharField(
+        write_only=True,
+        max_length=128,
+        trim_whitespace=False,
+        validators=[SchemaPattern(NO_NULL_CHARACTERS), SchemaMinLength(_password_min_length())],
+    )
+    last_name = NameField()
+    first_name = NameField()
+    middle_name = OptionalNameField()
     sex = serializers.ChoiceField(choices=Sex.choices)
     birth_date = serializers.DateField()
-    groups = serializers.ListField(child=serializers.ChoiceField(choices=Role.choices), max_length=len(Role))
+    groups = serializers.ListField(
+        child=serializers.ChoiceField(choices=Role.choices),
+        min_length=1,
+        max_length=len(Role),
+        error_messages={"min_length": ROLES_REQUIRED},
+    )
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
 
     def validate_username(self, value):
@@ -91,8 +171,10 @@ class UserWriteSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    username = serializers.CharField(max_length=150, validators=[SchemaPattern(NOT_BLANK)])
+    password = serializers.CharField(
+        max_length=128, trim_whitespace=False, write_only=True, validators=[SchemaPattern(NO_NULL_CHARACTERS)]
+    )
 
 
 class TokenSerializer(serializers.Serializer):

@@ -1,0 +1,88 @@
+"""Strict query filters: a value the schema does not allow is a 400, never silently ignored."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
+
+from hospital.openapi import NO_NULL_CHARACTERS
+
+BOOLEAN_INVALID = _("Enter true or false.")
+ID_INVALID = _("Enter a whole number from 1 to %(max)d.")
+ID_MAX = 2**63 - 1  # a bigint primary key
+BLANK_INVALID = _("This parameter cannot be empty; leave it out instead.")
+
+
+class StrictBooleanField(forms.Field):
+    """`true` or `false`, as the schema's boolean is written in a query string; anything else is invalid.
+
+    django-filter's own boolean widget turns an unknown value into "no filter", so `?free=maybe`
+    would silently list every slot.
+    """
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValidationError(BOOLEAN_INVALID, code="invalid")
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
+class IdField(forms.Field):
+    """A database id written in digits; Django's IntegerField also takes "1.0" and other scripts' digits."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not (isinstance(value, str) and re.fullmatch("[0-9]{1,19}", value) and 1 <= int(value) <= ID_MAX):
+            raise ValidationError(ID_INVALID, code="invalid", params={"max": ID_MAX})
+        return int(value)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": ID_MAX})
+class IdFilter(filters.NumberFilter):
+    """Rows of one doctor or patient, by id."""
+
+    field_class = IdField
+
+
+SEARCH_MAX_LENGTH = 150
+
+
+@extend_schema_field({"type": "string", "maxLength": SEARCH_MAX_LENGTH, "pattern": NO_NULL_CHARACTERS})
+class SearchFilter(filters.CharFilter):
+    """Free text; Django's form field refuses what the schema now says: null characters, over 150 long."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", SEARCH_MAX_LENGTH)
+        super().__init__(*args, **kwargs)
+
+
+class StrictFilterForm(forms.Form):
+    """The form of a filter set: a parameter given with an empty value is an error, except free text.
+
+    Django's form fields read an empty value as "not given"; the schema documents dates, numbers,
+    booleans and choices, none of which is empty.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if self.data.get(name) == "" and not isinstance(field, forms.CharField):
+                self.add_error(name, ValidationError(BLANK_INVALID, code="blank"))
+        return cleaned
