@@ -197,3 +197,11 @@ def test_doctors_and_slots_lists(login, alice, dr_carol, dr_dave):
     only_free = client.get("/api/slots/", {"doctor": dr_carol.pk, "free": "true"}).json()["results"]
     assert [row["id"] for row in only_free] == [free.pk]
     assert client.get("/api/slots/", {"date_from": "nope"}).status_code == 400
+
+
+def test_free_slots_render_exactly_as_the_serializer_documents_them(login, alice, dr_carol):
+    from appointments.serializers import FreeSlotSerializer
+
+    slots = [SlotFactory(doctor=dr_carol) for _ in range(3)]
+    expected = FreeSlotSerializer(sorted(slots, key=lambda slot: slot.start_time), many=True).data
+    assert login(alice).get(f"/api/doctor/slots/get/{dr_carol.pk}").json() == [dict(row) for row in expected]
