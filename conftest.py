@@ -36,9 +36,13 @@ def _fast_hashing_and_clean_cache(settings):
 
 
 @pytest.fixture(autouse=True)
-def _in_memory_broker():
+def _in_memory_broker(monkeypatch):
     """Tasks enqueued by tests go to Celery's in-memory transport: nothing leaves the process."""
     from hospital.celery import app
+
+    # Celery reads the CELERY_BROKER_URL environment variable before its own configuration, so
+    # while it is set (CI sets it) no configured broker would take effect.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
 
     def reset_pools():
         # Drop (never close) the pools: kombu keeps closed pools in a global registry, and a
