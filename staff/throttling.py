@@ -1,5 +1,7 @@
 """Login throttles: one bucket per username and one per client address."""
 
+import hashlib
+
 from rest_framework.throttling import SimpleRateThrottle
 
 
@@ -10,8 +12,10 @@ class LoginUsernameThrottle(SimpleRateThrottle):
         username = request.data.get("username") if hasattr(request.data, "get") else None
         if not isinstance(username, str) or not username:
             return None
-        # Case-folded so that "Alice" and "alice" share one bucket.
-        return self.cache_format % {"scope": self.scope, "ident": username.casefold()[:150]}
+        # Case-folded so that "Alice" and "alice" share one bucket; hashed so that any username
+        # makes a valid, fixed-length cache key (and none is stored in the cache in clear).
+        ident = hashlib.sha256(username.casefold()[:150].encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class LoginAddressThrottle(SimpleRateThrottle):
