@@ -2,22 +2,24 @@
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time
 
-from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hospital.errors import ServiceError
 from staff.models import AuditAction, User
-from staff.roles import Role
 from staff.services import audit_record
 
-from . import planner
+from .generation import (  # noqa: F401 - re-exported: callers know generation as services.*
+    GenerationResult,
+    clinic_zone,
+    doctor_plan,
+    doctors_to_generate,
+    slots_generate_for_doctor,
+    slots_generate_for_doctors,
+)
 from .models import (
     Absence,
     AppointmentAction,
@@ -86,10 +88,6 @@ class AppointmentStarted(ServiceError):
 class InvalidSchedule(ServiceError):
     status = 400
     code = "invalid_schedule"
-
-
-def clinic_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 # --- schedules and absences ----------------------------------------------------------------
@@ -203,306 +201,6 @@ def regeneration_enqueue(*, doctor_id: int) -> None:
             logger.warning("Could not enqueue slot generation for doctor %s; the sweep will catch up", doctor_id)
 
     transaction.on_commit(send)
-
-
-# --- generation ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GenerationResult:
-    doctor_id: int
-    created: int = 0
-    deleted: int = 0
-    conflicts: int = 0
-
-
-def doctor_plan(*, schedule: DoctorSchedule, now: datetime, zone: ZoneInfo | None = None) -> list[planner.Slot]:
-    """The slots the doctor's current schedule asks for (nothing for a blocked doctor)."""
-    # A blocked doctor, or one who is no longer a doctor, offers nothing.
-    if not schedule.doctor.is_active or not schedule.doctor.is_doctor:
-        return []
-    hours = [planner.WorkingInterval(h.weekday, h.start, h.end) for h in schedule.working_hours.all()]
-    absences = Absence.objects.filter(doctor_id=schedule.doctor_id, end__gt=now).values_list("start", "end")
-    return planner.plan_slots(
-        hours=hours,
-        absences=list(absences),
-        slot_minutes=schedule.slot_minutes,
-        horizon_days=schedule.horizon_days,
-        zone=zone or clinic_zone(),
-        now=now,
-    )
-
-
-def slots_generate_for_doctor(*, doctor_id: int, now: datetime | None = None) -> GenerationResult:
-    """Reconcile one doctor's future slots with their plan, in one transaction.
-
-    Inserts missing slots, deletes free future slots the plan no longer has, never touches a
-    booked slot, and flags booked slots that the plan no longer has as conflicts.
-    """
-    return slots_generate_for_doctors(doctor_ids=[doctor_id], now=now)[0]
-
-
-def slots_generate_for_doctors(*, doctor_ids: Iterable[int], now: datetime | None = None) -> list[GenerationResult]:
-    """Reconcile a batch of doctors' future slots with their plans, in one transaction; results by doctor id.
-
-    The rules of slots_generate_for_doctor with a few statements per batch instead of a dozen per
-    doctor: the schedule rows are locked in doctor-id order, hours and absences are read once,
-    doctors with the same hours share one run of the planner, and on PostgreSQL the comparison with
-    the existing slots and the insert are one statement each (see _slot_changes_postgresql).
-    """
-    now = now or timezone.now()
-    ids = sorted({int(pk) for pk in doctor_ids})
-    if not ids:
-        return []
-    totals = {pk: {"created": 0, "deleted": 0, "conflicts": 0} for pk in ids}
-    with transaction.atomic():
-        plans = _plans_locked(ids, now)
-        if plans:
-            _reconcile(plans, now, totals)
-            DoctorSchedule.objects.filter(pk__in=list(plans)).update(generated_at=now)
-    return [GenerationResult(pk, **totals[pk]) for pk in ids]
-
-
-# Slots travel to PostgreSQL and back as microseconds since the epoch: integers are cheap to send
-# in bulk, and `'epoch' + n * 1 microsecond` turns them back into the exact instants.
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def _plans_locked(doctor_ids: list[int], now: datetime) -> dict[int, tuple[tuple[int, int], ...]]:
-    """Lock the doctors' schedules and plan their slots: {doctor id: ((start, stop), ...)} in microseconds.
-
-    Doctors without a schedule are left out. Doctors with the same hours, slot length and horizon
-    and no absence share one plan object (the planner is pure, so one run serves them all).
-    """
-    is_doctor = Exists(User.groups.through.objects.filter(user_id=OuterRef("doctor_id"), group__name=Role.DOCTOR))
-    # The same row lock as schedule_update. PostgreSQL sorts before it locks, so batches that share
-    # doctors take the locks in the same order and never deadlock.
-    schedules = list(
-        DoctorSchedule.objects.select_for_update(of=("self",))
-        .filter(doctor_id__in=doctor_ids)
-        .annotate(is_doctor=is_doctor)
-        .order_by("doctor_id")
-        .values_list("doctor_id", "slot_minutes", "horizon_days", "doctor__is_active", "is_doctor")
-    )
-    if not schedules:
-        return {}
-    hours: dict[int, list[planner.WorkingInterval]] = {}
-    for schedule_id, weekday, start, end in WorkingHours.objects.filter(schedule_id__in=doctor_ids).values_list(
-        "schedule_id", "weekday", "start", "end"
-    ):
-        hours.setdefault(schedule_id, []).append(planner.WorkingInterval(weekday, start, end))
-    absences: dict[int, list[tuple[datetime, datetime]]] = {}
-    for doctor_id, start, end in Absence.objects.filter(doctor_id__in=doctor_ids, end__gt=now).values_list(
-        "doctor_id", "start", "end"
-    ):
-        absences.setdefault(doctor_id, []).append((start, end))
-
-    zone = clinic_zone()
-    shared: dict[tuple, tuple[tuple[int, int], ...]] = {}
-    plans = {}
-    for doctor_id, slot_minutes, horizon_days, is_active, is_doctor_now in schedules:
-        # A blocked doctor, or one who is no longer a doctor, offers nothing.
-        if not is_active or not is_doctor_now:
-            plans[doctor_id] = ()
-            continue
-        intervals = tuple(sorted(hours.get(doctor_id, ())))
-        key = (intervals, slot_minutes, horizon_days)
-        own_absences = absences.get(doctor_id, [])
-        if not own_absences and key in shared:
-            plans[doctor_id] = shared[key]
-            continue
-        plan = planner.plan_slots(
-            hours=intervals,
-            absences=own_absences,
-            slot_minutes=slot_minutes,
-            horizon_days=horizon_days,
-            zone=zone,
-            now=now,
-        )
-        plans[doctor_id] = tuple((_micros(slot.start), _micros(slot.stop)) for slot in plan)
-        if not own_absences:
-            shared[key] = plans[doctor_id]
-    return plans
-
-
-def _reconcile(plans: dict[int, tuple[tuple[int, int], ...]], now: datetime, totals: dict[int, dict]) -> None:
-    """Make the doctors' future slots match their plans; add the counts to `totals`."""
-    if connection.vendor == "postgresql":
-        changes = _slot_changes_postgresql(plans, now)
-    else:
-        changes = _slot_changes_python(plans, now)
-    stale_free: dict[int, list[int]] = {}
-    booked: dict[int, list[tuple[int, int, int, bool, bool]]] = {}
-    missing: dict[int, list[tuple[int, int]]] = {}
-    for pk, doctor_id, client_id, flagged, wanted, start, stop in changes:
-        if pk is None:
-            missing.setdefault(doctor_id, []).append((start, stop))
-        elif client_id is None:
-            stale_free.setdefault(doctor_id, []).append(pk)
-        else:
-            booked.setdefault(doctor_id, []).append((pk, start, stop, flagged, wanted))
-
-    for doctor_id, pks in stale_free.items():
-        # One conditional DELETE per doctor: a slot booked since we read it keeps its patient...
-        totals[doctor_id]["deleted"], _ = Timetable.objects.filter(pk__in=pks, client__isnull=True).delete()
-        if totals[doctor_id]["deleted"] < len(pks):
-            # ...and, being booked outside the plan, is a conflict (the rows left are the booked ones).
-            totals[doctor_id]["conflicts"] += Timetable.objects.filter(pk__in=pks).update(conflict=True)
-
-    # A new slot must not overlap a booked slot that survives from an older plan.
-    for doctor_id, slots in booked.items():
-        if doctor_id in missing:
-            booked_intervals = planner.IntervalSet((start, stop) for _, start, stop, _, _ in slots)
-            missing[doctor_id] = [slot for slot in missing[doctor_id] if not booked_intervals.overlaps(*slot)]
-    if any(missing.values()):
-        _insert_slots(missing, totals)
-
-    now_conflicting, now_fine = [], []
-    for doctor_id, slots in booked.items():
-        for pk, _, _, flagged, wanted in slots:
-            if not wanted:
-                totals[doctor_id]["conflicts"] += 1
-                if not flagged:
-                    now_conflicting.append(pk)
-            elif flagged:
-                now_fine.append(pk)
-    if now_conflicting:
-        # Conditional on still being booked: one cancelled since we read it left the plan as a free
-        # slot, and must go rather than be offered.
-        Timetable.objects.filter(pk__in=now_conflicting, client__isnull=False).update(conflict=True)
-        Timetable.objects.filter(pk__in=now_conflicting, client__isnull=True).delete()
-    if now_fine:
-        Timetable.objects.filter(pk__in=now_fine).update(conflict=False)
-
-
-# Rows of _slot_changes_*: (id, doctor_id, client_id, conflict, wanted, start, stop), one for each
-# planned slot without a row (id None), each free future row the plan no longer has, and each booked
-# future row (wanted: the plan has it). Identical slots, the common case, never leave the database.
-# Plans arrive as arrays: doctor -> plan id, and the (plan id, start, stop) of every distinct plan.
-_SLOT_CHANGES_SQL = """
-WITH plan AS (
-    SELECT d.doctor_id, s.start_us, s.stop_us,
-           timestamptz 'epoch' + s.start_us * interval '1 microsecond' AS start_time,
-           timestamptz 'epoch' + s.stop_us * interval '1 microsecond' AS stop_time
-    FROM unnest(%(doctors)s::bigint[], %(doctor_plans)s::int[]) AS d (doctor_id, plan_id)
-    JOIN unnest(%(plan_ids)s::int[], %(starts)s::bigint[], %(stops)s::bigint[]) AS s (plan_id, start_us, stop_us)
-        USING (plan_id)
-), existing AS (
-    SELECT id, doctor_id, client_id, conflict, start_time, stop_time
-    FROM appointments_timetable
-    WHERE doctor_id = ANY(%(doctors)s::bigint[]) AND start_time > %(now)s
-)
-SELECT e.id, coalesce(e.doctor_id, p.doctor_id), e.client_id, e.conflict, p.doctor_id IS NOT NULL,
-       coalesce(p.start_us, (extract(epoch FROM e.start_time) * 1000000)::bigint),
-       coalesce(p.stop_us, (extract(epoch FROM e.stop_time) * 1000000)::bigint)
-FROM plan p FULL JOIN existing e
-    ON e.doctor_id = p.doctor_id AND e.start_time = p.start_time AND e.stop_time = p.stop_time
-WHERE e.id IS NULL OR p.doctor_id IS NULL OR e.client_id IS NOT NULL
-"""
-
-
-def _int_array(values: Iterable[int]) -> str:
-    # An array literal in one string: psycopg2 would adapt a list item by item, far slower in bulk.
-    return "{" + ",".join(map(str, values)) + "}"
-
-
-def _slot_changes_postgresql(plans: dict[int, tuple[tuple[int, int], ...]], now: datetime) -> list[tuple]:
-    """The comparison of plans and rows done by PostgreSQL: each shared plan is sent once."""
-    plan_ids: dict[int, int] = {}
-    doctor_plans, plan_rows = [], []
-    for plan in plans.values():
-        if id(plan) not in plan_ids:
-            plan_ids[id(plan)] = len(plan_ids)
-            plan_rows.extend((plan_ids[id(plan)], start, stop) for start, stop in plan)
-        doctor_plans.append(plan_ids[id(plan)])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _SLOT_CHANGES_SQL,
-            {
-                "doctors": _int_array(plans),
-                "doctor_plans": _int_array(doctor_plans),
-                "plan_ids": _int_array(row[0] for row in plan_rows),
-                "starts": _int_array(row[1] for row in plan_rows),
-                "stops": _int_array(row[2] for row in plan_rows),
-                "now": now,
-            },
-        )
-        return cursor.fetchall()
-
-
-def _slot_changes_python(plans: dict[int, tuple[tuple[int, int], ...]], now: datetime) -> list[tuple]:
-    """The same comparison in Python, for databases other than PostgreSQL."""
-    wanted = {doctor_id: set(plan) for doctor_id, plan in plans.items()}
-    found: dict[int, set[tuple[int, int]]] = {doctor_id: set() for doctor_id in plans}
-    changes = []
-    existing = Timetable.objects.filter(doctor_id__in=list(plans), start_time__gt=now).values_list(
-        "id", "doctor_id", "client_id", "conflict", "start_time", "stop_time"
-    )
-    for pk, doctor_id, client_id, flagged, start, stop in existing:
-        slot = (_micros(start), _micros(stop))
-        in_plan = slot in wanted[doctor_id]
-        if in_plan:
-            found[doctor_id].add(slot)
-        if not in_plan or client_id is not None:
-            changes.append((pk, doctor_id, client_id, flagged, in_plan, *slot))
-    for doctor_id, plan in plans.items():
-        changes.extend((None, doctor_id, None, None, True, *slot) for slot in plan if slot not in found[doctor_id])
-    return changes
-
-
-_INSERT_SQL = """
-WITH inserted AS (
-    INSERT INTO appointments_timetable (doctor_id, start_time, stop_time, conflict)
-    SELECT doctor_id,
-           timestamptz 'epoch' + start_us * interval '1 microsecond',
-           timestamptz 'epoch' + stop_us * interval '1 microsecond',
-           false
-    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS m (doctor_id, start_us, stop_us)
-    ON CONFLICT (doctor_id, start_time) DO NOTHING
-    RETURNING doctor_id
-)
-SELECT doctor_id, count(*) FROM inserted GROUP BY doctor_id
-"""
-
-
-def _insert_slots(missing: dict[int, list[tuple[int, int]]], totals: dict[int, dict]) -> None:
-    """Insert the missing slots in (doctor, start) order, skipping any (doctor, start) that a row already holds."""
-    # Skipping relies on the unique (doctor, start_time) constraint: a row that a concurrent run or
-    # a surviving booked slot already holds is never duplicated.
-    if connection.vendor == "postgresql":
-        rows = [(doctor_id, start, stop) for doctor_id in sorted(missing) for start, stop in sorted(missing[doctor_id])]
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT_SQL, [_int_array(column) for column in zip(*rows, strict=True)])
-            for doctor_id, created in cursor.fetchall():
-                totals[doctor_id]["created"] += created
-        return
-    for doctor_id in sorted(missing):
-        new = [
-            Timetable(
-                doctor_id=doctor_id,
-                start_time=_EPOCH + start * _MICROSECOND,
-                stop_time=_EPOCH + stop * _MICROSECOND,
-            )
-            for start, stop in sorted(missing[doctor_id])
-        ]
-        totals[doctor_id]["created"] += len(Timetable.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True))
-
-
-def doctors_to_generate():
-    """Ids of the doctors a sweep covers: active doctors with at least one working interval."""
-    return (
-        DoctorSchedule.objects.filter(
-            doctor__is_active=True, doctor__groups__name=Role.DOCTOR, working_hours__isnull=False
-        )
-        .order_by("doctor_id")
-        .values_list("doctor_id", flat=True)
-        .distinct()
-    )
 
 
 def doctor_availability_changed(*, user: User) -> None:
