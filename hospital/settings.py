@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -40,12 +40,17 @@ def env_list(name: str, default: str = "") -> list[str]:
 VAR_DIR = Path(env_str("HOSPITAL_VAR_DIR") or BASE_DIR / "var")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
-SECRET_KEY = env_str("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off.")
-    # Debug only: a throwaway key, never used in production because of the check above.
-    SECRET_KEY = "insecure-debug-only-key"  # noqa: S105
+# Required when debug is off, by every process that serves or signs: gunicorn, runserver and the
+# Celery worker and beat refuse to start without it (hospital.security.require_secret_key), and
+# `check --deploy` reports it. Commands that sign nothing (makemigrations, migrate) run without it
+# on a random key of their own.
+SECRET_KEY_FROM_ENVIRONMENT = bool(env_str("DJANGO_SECRET_KEY"))
+if SECRET_KEY_FROM_ENVIRONMENT:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+elif DEBUG:
+    SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - debug only
+else:
+    SECRET_KEY = get_random_secret_key()
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -65,6 +70,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_celery_beat",
     "axes",
+    "hospital",
     "staff",
     "appointments",
 ]

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn."""
+"""WSGI entry point for gunicorn (and runserver)."""
 
 import os
 
@@ -7,3 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hospital.settings")
 
 application = get_wsgi_application()
+
+from hospital.security import require_secret_key  # noqa: E402 - needs the settings loaded above
+
+require_secret_key()

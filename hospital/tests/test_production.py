@@ -22,10 +22,29 @@ def run_django(code: str, **env) -> subprocess.CompletedProcess:
     )
 
 
-def test_debug_is_off_and_a_secret_is_required_by_default():
-    result = run_django("import django; django.setup()")
+def test_debug_is_off_and_a_secret_is_required_to_serve_by_default(tmp_path):
+    result = run_django("import hospital.wsgi", HOSPITAL_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_the_deployment_check_reports_a_missing_secret(tmp_path):
+    result = run_django(
+        "import django; django.setup(); from django.core.management import call_command;"
+        "call_command('check', '--deploy')",
+        HOSPITAL_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode != 0
+    assert "hospital.E001" in result.stderr
+
+
+def test_commands_that_sign_nothing_run_without_a_secret(tmp_path):
+    result = run_django(
+        "import django; django.setup(); from django.core.management import call_command;"
+        "call_command('makemigrations', '--check', '--dry-run')",
+        HOSPITAL_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_debug_defaults_to_off():
