@@ -1,6 +1,6 @@
 """Reads with rules: which doctors, slots and appointments a caller may see."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -63,8 +63,3 @@ def appointments_visible_to(user: User) -> QuerySet[Timetable]:
     if user.is_patient:
         scope |= Q(client=user)
     return booked.filter(scope)
-
-
-def week_ahead(now: datetime | None = None) -> tuple[datetime, datetime]:
-    now = now or timezone.now()
-    return now, now + timedelta(days=7)

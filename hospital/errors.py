@@ -34,14 +34,6 @@ class DatabaseUnavailable(exceptions.APIException):
     default_code = "unavailable"
 
 
-class Conflict(exceptions.APIException):
-    """409: the request is valid but the state of the resource forbids it."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("Conflict.")
-    default_code = "conflict"
-
-
 class ServiceError(Exception):
     """A business rule refused the operation; `status` is the HTTP status the API answers with."""
 

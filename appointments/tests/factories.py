@@ -5,6 +5,7 @@ import datetime
 import factory
 from django.utils import timezone
 
+from appointments.generation import clinic_zone
 from appointments.models import Absence, AbsenceKind, DoctorSchedule, Timetable, WorkingHours
 from staff.roles import Role
 from staff.tests.factories import UserFactory, assign_roles
@@ -57,6 +58,11 @@ class SlotFactory(factory.django.DjangoModelFactory):
         lambda n: timezone.now().replace(microsecond=0, second=0) + datetime.timedelta(days=1, minutes=20 * n)
     )
     stop_time = factory.LazyAttribute(lambda slot: slot.start_time + datetime.timedelta(minutes=20))
+
+
+def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    """A wall-clock time of a day in the clinic's zone."""
+    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=clinic_zone())
 
 
 def every_day(schedule, start=datetime.time(9, 0), end=datetime.time(13, 0)):

@@ -13,14 +13,13 @@ from django.utils import timezone
 from appointments import tasks
 from appointments.models import AppointmentAction, AppointmentEvent, Timetable
 from appointments.services import (
-    clinic_zone,
     doctor_plan,
     schedule_update,
     slot_book,
     slot_cancel,
     slots_generate_for_doctor,
 )
-from appointments.tests.factories import ScheduleFactory, every_day
+from appointments.tests.factories import ScheduleFactory, every_day, local
 from staff.roles import Role
 from staff.tests.factories import UserFactory
 
@@ -31,10 +30,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, seri
 BARRIER_TIMEOUT = 30  # seconds; a thread that dies breaks the barrier instead of hanging the run
 HOURS = [(weekday, datetime.time(9), datetime.time(13)) for weekday in range(7)]
 MORNING_ONLY = [(weekday, datetime.time(9), datetime.time(10)) for weekday in range(7)]
-
-
-def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=clinic_zone())
 
 
 def run_together(*functions):
@@ -116,18 +111,6 @@ def generate_while_uncommitted(change, generate):
     if "change" in outcome or isinstance(outcome.get("result"), Exception):
         raise InterleavingFailed(outcome)
     return outcome["result"]
-
-
-@pytest.fixture
-def monday() -> datetime.date:
-    """A Monday at least a day ahead, so that every slot of the week is in the real future."""
-    today = timezone.localdate()
-    return today + datetime.timedelta(days=7 - today.weekday())
-
-
-@pytest.fixture
-def now(monday) -> datetime.datetime:
-    return local(monday, 8)
 
 
 @pytest.fixture(autouse=True)

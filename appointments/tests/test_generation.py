@@ -23,7 +23,7 @@ from appointments.services import (
     slot_book,
     slots_generate_for_doctor,
 )
-from appointments.tests.factories import DoctorFactory, ScheduleFactory, SlotFactory, every_day
+from appointments.tests.factories import DoctorFactory, ScheduleFactory, SlotFactory, every_day, local
 from staff.roles import Role
 from staff.services import user_block, user_unblock, user_update
 from staff.tests.factories import UserFactory
@@ -36,10 +36,6 @@ SLOTS_A_DAY = 12  # 09:00-13:00 in 20-minute slots
 WEEK = 7
 
 
-def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=clinic_zone())
-
-
 def local_starts(doctor) -> list[datetime.datetime]:
     """The doctor's slot starts on the clinic's wall clock, ascending."""
     slots = Timetable.objects.filter(doctor=doctor).order_by("start_time")
@@ -48,19 +44,6 @@ def local_starts(doctor) -> list[datetime.datetime]:
 
 def slot_at(doctor, day, hour, minute=0) -> Timetable:
     return Timetable.objects.get(doctor=doctor, start_time=local(day, hour, minute))
-
-
-@pytest.fixture
-def monday() -> datetime.date:
-    """A Monday at least a day ahead, so that every slot of the week is in the real future."""
-    today = timezone.localdate()
-    return today + datetime.timedelta(days=7 - today.weekday())
-
-
-@pytest.fixture
-def now(monday) -> datetime.datetime:
-    """08:00 on that Monday: the clock the generator plans from, before the first working hour."""
-    return local(monday, 8)
 
 
 @pytest.fixture
