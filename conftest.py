@@ -1,6 +1,7 @@
 """Shared test cast and setup: alice and bob (patients), dr_carol and dr_dave (doctors), admin."""
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
@@ -11,8 +12,6 @@ from staff.tests.factories import UserFactory
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgres` need PostgreSQL; on SQLite they are skipped with the reason."""
-    from django.conf import settings
-
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL); this run is on SQLite")
@@ -21,15 +20,26 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static():
+    """Collect static files once, so every page renders through production's manifest storage.
+
+    hospital.testing_env points STATIC_ROOT at a directory of this run's own. A template that names
+    a file the manifest lacks fails a test here as it would fail a page in production.
+    """
+    from django.core.management import call_command
+
+    backend = settings.STORAGES["staticfiles"]["BACKEND"]
+    assert backend == "hospital.storage.StaticFilesStorage", (
+        f"tests must render with production's storage, not {backend}"
+    )
+    call_command("collectstatic", "--noinput", "--clear", verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing_and_clean_cache(settings):
     # Argon2 is the production hasher (tested on its own); tests hash thousands of passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # No collectstatic in tests: plain storage instead of the production manifest.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     cache.clear()
     yield
     cache.clear()
@@ -112,3 +122,30 @@ def login():
         return client
 
     return _login
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server, serving the static files collected for this run.
+
+    Django's test server answers /static/ from the apps' source files, under their source names,
+    and so 404s the hashed names the manifest storage renders. Here it serves the collected,
+    hashed files instead, as WhiteNoise does under gunicorn. (Not WhiteNoise itself: through the
+    middleware chain every asset request would share the test's one SQLite connection across
+    threads.)
+    """
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.views.static import serve
+    from pytest_django.live_server_helper import LiveServer
+
+    request.getfixturevalue("_collected_static")
+    original = StaticFilesHandler.serve
+
+    def serve_collected(self, request):
+        return serve(request, self.file_path(request.path), document_root=settings.STATIC_ROOT)
+
+    StaticFilesHandler.serve = serve_collected
+    server = LiveServer(request.config.getvalue("liveserver") or "localhost")
+    yield server
+    server.stop()
+    StaticFilesHandler.serve = original

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -106,9 +107,15 @@ def _headers(response):
     return {key: value for key, value in response.items() if key in {"WWW-Authenticate", "Retry-After", "Allow"}}
 
 
+@csrf_exempt  # a 404 whatever the method; a session cookie must not turn it into CSRF's HTML 403
+def api_not_found(request, *args, **kwargs):
+    """An unknown path under /api/ (say /api/users/abc/): the API's JSON 404, debug on or off."""
+    body = {"detail": str(exceptions.NotFound.default_detail), "code": exceptions.NotFound.default_code}
+    return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+
+
 def page_not_found(request, exception=None):
-    """Django's 404 handler: an unknown path under /api/ (say /api/users/abc/) answers in the API's shape."""
+    """Django's 404 handler: a 404 raised under /api/ outside DRF answers in the API's shape too."""
     if request.path.startswith("/api/"):
-        body = {"detail": str(exceptions.NotFound.default_detail), "code": exceptions.NotFound.default_code}
-        return JsonResponse(body, status=status.HTTP_404_NOT_FOUND)
+        return api_not_found(request)
     return defaults.page_not_found(request, exception)

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "import_export",
     "django_celery_beat",
     "axes",
@@ -185,7 +186,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "hospital.storage.StaticFilesStorage"
     },
 }
 
@@ -257,6 +258,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
     "PREPROCESSING_HOOKS": ["hospital.openapi.drop_slash_aliases"],
+    # Swagger UI from drf-spectacular-sidecar's static files, never a CDN. (No ReDoc page: its
+    # bundle loads a logo from cdn.redoc.ly whatever the settings.)
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Celery -------------------------------------------------------------------------------
@@ -413,9 +418,13 @@ JAZZMIN_SETTINGS = {
         "appointments.appointmentevent": "single",
     },
     "language_chooser": False,
+    # The admin works offline: no font from fonts.googleapis.com (the system sans-serif is used).
+    "use_google_fonts_cdn": False,
 }
 JAZZMIN_UI_TWEAKS = {
-    "theme": "flatly",
+    # Bootswatch's "flatly" @imports its font from Google; "cerulean" reads alike and loads nothing
+    # from outside (the smoke suite fails on any request leaving the machine).
+    "theme": "cerulean",
     # Light: Jazzmin 3 draws "navbar-primary navbar-dark" links white on white.
     "navbar": "navbar-white navbar-light",
     "sidebar": "sidebar-dark-primary",

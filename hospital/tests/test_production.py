@@ -98,3 +98,15 @@ def test_no_password_hash_or_token_reaches_a_response_or_a_log_line(api, admin_u
         line = record.getMessage()
         for secret in secrets:
             assert secret not in line
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [True, False])
+def test_an_unknown_api_path_answers_the_json_404_with_debug_on_and_off(client, settings, alice, debug):
+    settings.DEBUG = debug
+    client.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")  # a session cookie
+
+    for method in ("get", "post", "delete"):
+        response = getattr(client, method)("/api/no/such/thing")
+        assert response.status_code == 404, method
+        assert response.json() == {"detail": "Not found.", "code": "not_found"}
