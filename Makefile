@@ -31,6 +31,12 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -r bench/requirements.txt
 	$(PY) -m bench.run $(ARGS)
 
+## The production-shape smoke suite alone: entrypoint.sh's roles on a fresh PostgreSQL database and
+## Redis, then the API, Flower and every admin page in Chromium (hospital/tests/test_smoke.py).
+.PHONY: smoke
+smoke: $(STAMP)
+	scripts/entrypoint.sh test -m smoke $(ARGS)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # One entry point for Docker, the Makefile and CI: `entrypoint.sh <command> [args]`.
-#   setup   migrate, create the role groups, the superuser from DJANGO_SUPERUSER_* (if set)
-#   web     setup, collect static files, serve with gunicorn on :8000
+#   setup        migrate, create the role groups, the superuser from DJANGO_SUPERUSER_* (if set);
+#                run once per deploy, before web, worker and beat (compose's one-shot `migrate`)
+#   collectstatic  collect and hash static files (the image does it at build time)
+#   web          serve with gunicorn on :$PORT (8000); collects static files first if never collected
+#   healthcheck  exit 0 when web answers the admin login page (compose's healthcheck)
 #   worker  Celery worker (slot generation)
 #   beat    Celery beat (the periodic sweep); run exactly one
 #   flower  Flower on :5555 with basic auth from FLOWER_BASIC_AUTH
@@ -30,14 +33,41 @@ case "$command" in
   setup)
     setup
     ;;
+  collectstatic)
+    "$PYTHON" manage.py collectstatic --noinput --clear --verbosity 0
+    ;;
   web)
-    setup
-    "$PYTHON" manage.py collectstatic --noinput --verbosity 0
+    # Migrations are not run here: several web processes starting at once would race on them.
+    if [[ ! -f "${DJANGO_STATIC_ROOT:-staticfiles}/staticfiles.json" ]]; then
+      "$PYTHON" manage.py collectstatic --noinput --verbosity 0
+    fi
     exec gunicorn hospital.wsgi:application \
       --bind "0.0.0.0:${PORT:-8000}" \
       --workers "${GUNICORN_WORKERS:-3}" \
       --threads "${GUNICORN_THREADS:-1}" \
       --timeout 30 --keep-alive 5 --access-logfile - "$@"
+    ;;
+  healthcheck)
+    # The admin login page, asked for with a host the deployment allows (127.0.0.1 may not be one)
+    # and as the TLS proxy in front would ask (so that DJANGO_SECURE_SSL_REDIRECT=1 answers 200 too).
+    exec "$PYTHON" - <<'PY'
+import os
+import sys
+import urllib.request
+
+hosts = [h.strip().lstrip(".") for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",")]
+host = next((h for h in hosts if h and h != "*"), "localhost")
+request = urllib.request.Request(
+    f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/admin/login/",
+    headers={"Host": host, "X-Forwarded-Proto": "https"},
+)
+try:
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a fixed local URL
+        sys.exit(0 if response.status == 200 else 1)
+except Exception as error:  # noqa: BLE001 - any failure is "unhealthy"
+    print(f"unhealthy: {error}", file=sys.stderr)
+    sys.exit(1)
+PY
     ;;
   worker)
     exec celery -A hospital worker --loglevel "${LOG_LEVEL:-INFO}" --concurrency "${CELERY_CONCURRENCY:-2}" "$@"
