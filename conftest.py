@@ -149,3 +149,19 @@ def live_server(request):
     yield server
     server.stop()
     StaticFilesHandler.serve = original
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Doctor ids whose slot generation was handed to the broker (which is never reached), in order."""
+    from appointments.tasks import generate_slots_for_doctors
+
+    calls = []
+    monkeypatch.setattr(generate_slots_for_doctors, "apply_async", lambda args, **kwargs: calls.extend(args[0]))
+    return calls
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """`with on_commit:` runs what the block's transactions scheduled for their commit."""
+    return django_capture_on_commit_callbacks(execute=True)

@@ -117,11 +117,16 @@ class ScheduleView(APIView):
 
     permission_classes = [ReadAuthenticatedWriteAdministrator]
 
-    def _schedule(self, doctor):
-        services.schedule_get_or_create(doctor=doctor)
-        return DoctorSchedule.objects.prefetch_related(
-            Prefetch("working_hours", WorkingHours.objects.order_by("weekday", "start"))
-        ).get(doctor=doctor)
+    def _schedule(self, doctor) -> dict:
+        """The stored schedule, or the defaults a doctor has before one is saved: reads never write."""
+        schedule = (
+            DoctorSchedule.objects.prefetch_related(
+                Prefetch("working_hours", WorkingHours.objects.order_by("weekday", "start"))
+            )
+            .filter(doctor=doctor)
+            .first()
+        )
+        return ScheduleSerializer.from_schedule(schedule or DoctorSchedule(doctor=doctor))
 
     @extend_schema(
         parameters=[DOCTOR_ID],
@@ -131,7 +136,7 @@ class ScheduleView(APIView):
     )
     def get(self, request, doctor_pk):
         doctor = selectors.doctor_get(pk=doctor_pk)
-        return Response(ScheduleSerializer.from_schedule(self._schedule(doctor)))
+        return Response(self._schedule(doctor))
 
     @extend_schema(
         parameters=[DOCTOR_ID],
@@ -152,7 +157,7 @@ class ScheduleView(APIView):
             working_hours=[(h["weekday"], h["start"], h["end"]) for h in data["working_hours"]],
             actor=request.user,
         )
-        return Response(ScheduleSerializer.from_schedule(self._schedule(doctor)))
+        return Response(self._schedule(doctor))
 
 
 class AbsenceListView(APIView):

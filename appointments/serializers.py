@@ -135,7 +135,8 @@ class ScheduleSerializer(serializers.Serializer):
                 "slot_minutes": schedule.slot_minutes,
                 "horizon_days": schedule.horizon_days,
                 "working_hours": [
-                    {"weekday": h.weekday, "start": h.start, "end": h.end} for h in schedule.working_hours.all()
+                    {"weekday": h.weekday, "start": h.start, "end": h.end}
+                    for h in (schedule.working_hours.all() if schedule.pk else ())
                 ],
             }
         ).data

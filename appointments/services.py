@@ -180,6 +180,26 @@ def absence_create(
 
 
 @transaction.atomic
+def absence_update(
+    *, absence: Absence, kind: str, start: datetime, end: datetime, comment: str = "", actor: User | None = None
+) -> Absence:
+    """Change an absence in place (its id stays); regenerate the doctor's slots on commit."""
+    if not start < end:
+        raise InvalidSchedule(ABSENCE_END_NOT_AFTER_START, code="end_not_after_start")
+    stored = Absence.objects.select_for_update().get(pk=absence.pk)
+    before = _absence_changes(stored)
+    stored.kind, stored.start, stored.end, stored.comment = kind, start, end, comment
+    after = _absence_changes(stored)
+    changes = {name: [before[name], after[name]] for name in before if before[name] != after[name]}
+    if not changes:
+        return stored
+    stored.save(update_fields=["kind", "start", "end", "comment"])
+    audit_record(actor=actor, action=AuditAction.ABSENCE_CHANGED, target=stored, changes=changes)
+    regeneration_enqueue(doctor_id=stored.doctor_id)
+    return stored
+
+
+@transaction.atomic
 def absence_delete(*, absence: Absence, actor: User | None = None) -> None:
     doctor_id = absence.doctor_id
     audit_record(actor=actor, action=AuditAction.ABSENCE_DELETED, target=absence, changes=_absence_changes(absence))
@@ -187,20 +207,39 @@ def absence_delete(*, absence: Absence, actor: User | None = None) -> None:
     regeneration_enqueue(doctor_id=doctor_id)
 
 
-def regeneration_enqueue(*, doctor_id: int) -> None:
-    """Ask a worker to regenerate the doctor's slots once the current transaction commits.
+class _Regeneration:
+    """The on-commit callback that asks a worker to regenerate one doctor's slots."""
 
-    A broker outage never fails the request: the edit is saved and the next sweep catches up.
-    """
-    from .tasks import generate_slots_for_doctors
+    def __init__(self, doctor_id: int):
+        self.doctor_id = doctor_id
+        self.sent = False
 
-    def send():
+    def __call__(self):
+        from .tasks import generate_slots_for_doctors
+
+        self.sent = True
         try:
-            generate_slots_for_doctors.apply_async(args=[[doctor_id]], retry=False)
+            generate_slots_for_doctors.apply_async(args=[[self.doctor_id]], retry=False)
         except Exception:  # the broker is down or unreachable: the periodic sweep will do it
-            logger.warning("Could not enqueue slot generation for doctor %s; the sweep will catch up", doctor_id)
+            logger.warning("Could not enqueue slot generation for doctor %s; the sweep will catch up", self.doctor_id)
 
-    transaction.on_commit(send)
+
+def regeneration_enqueue(*, doctor_id: int) -> None:
+    """Ask a worker to regenerate the doctor's slots once the current transaction commits, once.
+
+    A page that saves hours and three absences enqueues one task for the doctor, not four: a
+    callback already waiting for this transaction's commit covers every later change in it (and,
+    read at commit, every change). A rolled-back savepoint drops its callbacks, and with them this
+    record. A broker outage never fails the request: the edit is saved and the next sweep catches up.
+    """
+    connection = transaction.get_connection()
+    pending = (callback for _savepoints, callback, _robust in connection.run_on_commit)
+    if connection.in_atomic_block and any(
+        isinstance(callback, _Regeneration) and callback.doctor_id == doctor_id and not callback.sent
+        for callback in pending
+    ):
+        return
+    transaction.on_commit(_Regeneration(doctor_id))
 
 
 def doctor_availability_changed(*, user: User) -> None:
@@ -232,7 +271,9 @@ def slot_book(*, slot_id: int, patient: User, actor: User | None = None, now: da
     if not (patient.is_active and patient.is_patient):
         raise NotAPatient()
     slot = Timetable.objects.select_related("doctor").filter(pk=slot_id).first()
-    if slot is None or not slot.doctor.is_active:
+    # A blocked doctor, or one who no longer has the role, offers nothing from that commit on,
+    # before the regeneration that deletes their free slots has run.
+    if slot is None or not slot.doctor.is_active or not slot.doctor.is_doctor:
         raise SlotNotFound()
     if slot.client_id is not None:
         raise SlotTaken()

@@ -26,7 +26,6 @@ from staff.serializers import (
 )
 from staff.throttling import LoginAddressThrottle, LoginUsernameThrottle
 
-CANNOT_BLOCK_SELF = _("You cannot block yourself.")
 LOCKED_OUT = _("Too many failed logins for this username. Try again later or ask an administrator.")
 
 
@@ -135,10 +134,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     )
     @action(detail=True, methods=["post"])
     def block(self, request, pk=None):
-        user = self.get_object()
-        if user.pk == request.user.pk:
-            raise ValidationError({"non_field_errors": [CANNOT_BLOCK_SELF]}, code="cannot_block_self")
-        user = services.user_block(user=user, actor=request.user)
+        user = services.user_block(user=self.get_object(), actor=request.user)
         return Response(UserSerializer(user).data)
 
     # The DELETE mapping is a view method of its own: its schema is declared here, not on `block`.

@@ -1,16 +1,32 @@
 """People: one user table for patients, doctors and administrators."""
 
+import re
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .roles import Role
 
 BIRTH_DATE_IN_FUTURE = _("Birth date cannot be in the future.")
+USERNAME_TAKEN = _("A user with that username already exists.")
+NAME_INVALID = _("Enter a name without control or text-direction characters.")
+
+# Escapes, not characters: the same text is a Python pattern and the schema's (ECMA) pattern.
+# Control characters, and the marks, embeddings, overrides and isolates that reorder how text is
+# shown: "\u202eanna" reads "anna" backwards in every list and export that shows it.
+NAME_FORBIDDEN = r"\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_FORBIDDEN = re.compile(f"[{NAME_FORBIDDEN}]")
+
+
+def validate_name(value):
+    """A person's name holds no control or text-direction character (API, admin and imports alike)."""
+    if value and _FORBIDDEN.search(value):
+        raise ValidationError(NAME_INVALID, code="invalid_name")
 
 
 def validate_not_future(value):
@@ -42,7 +58,9 @@ class HospitalUserManager(UserManager.from_queryset(UserQuerySet)):
 class User(AbstractUser):
     """Django's user plus the clinic's personal data; roles are groups (see staff.roles)."""
 
-    middle_name = models.CharField(_("middle name"), max_length=150, blank=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True, validators=[validate_name])
+    last_name = models.CharField(_("last name"), max_length=150, blank=True, validators=[validate_name])
+    middle_name = models.CharField(_("middle name"), max_length=150, blank=True, validators=[validate_name])
     # Blank is allowed so that a superuser created from the environment needs no personal data;
     # the user API requires both.
     sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, blank=True)
@@ -58,6 +76,13 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=models.Q(sex__in=["", Sex.MALE, Sex.FEMALE]),
                 name="staff_user_sex_valid",
+            ),
+            # "ALICE" and "alice" are one person to a receptionist: unique regardless of case.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="staff_user_username_ci_unique",
+                violation_error_message=USERNAME_TAKEN,
+                violation_error_code="unique",
             ),
         ]
 
@@ -94,8 +119,10 @@ class AuditAction(models.TextChoices):
     USER_CHANGED = "user_changed", _("user changed")
     USER_BLOCKED = "user_blocked", _("user blocked")
     USER_UNBLOCKED = "user_unblocked", _("user unblocked")
+    USER_DELETED = "user_deleted", _("user deleted")
     SCHEDULE_CHANGED = "schedule_changed", _("schedule changed")
     ABSENCE_CREATED = "absence_created", _("absence added")
+    ABSENCE_CHANGED = "absence_changed", _("absence changed")
     ABSENCE_DELETED = "absence_deleted", _("absence removed")
 
 

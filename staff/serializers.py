@@ -11,11 +11,9 @@ from rest_framework.settings import ISO_8601
 
 from hospital.openapi import NO_NULL_CHARACTERS, NOT_BLANK, SchemaPattern
 
-from .models import BIRTH_DATE_IN_FUTURE, Sex, User
+from .models import BIRTH_DATE_IN_FUTURE, NAME_FORBIDDEN, NAME_INVALID, USERNAME_TAKEN, Sex, User
 from .roles import Role
 
-USERNAME_TAKEN = _("A user with that username already exists.")
-NAME_INVALID = _("Enter a name without control characters.")
 ROLES_REQUIRED = _("Give the user at least one role.")
 WRONG_CREDENTIALS = _("Unable to log in with the provided credentials.")
 
@@ -49,8 +47,7 @@ class UserSerializer(serializers.ModelSerializer):
         return sorted(user.role_names)
 
 
-# Escapes, not characters: the same text is a Python pattern and the schema's (ECMA) pattern.
-_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+_CONTROL = NAME_FORBIDDEN
 # What str.strip() removes, less the control characters above: a name of only these is blank.
 _SPACE = r"\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NAME_PATTERN = rf"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"

@@ -4,21 +4,93 @@ from datetime import date
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
+
+from hospital.errors import ServiceError
 
 from .models import AuditAction, AuditEvent, User
 from .roles import Role
 
-# Apps whose models administrators manage in the admin.
-ADMINISTRATOR_APPS = ("staff", "appointments", "auth", "django_celery_beat", "knox")
+# What administrators manage: the clinic's people, schedules and appointments, and the lockouts
+# of people who mistyped their password (viewing and deleting an access attempt unlocks it). The
+# system (groups and permissions, API tokens, periodic tasks, login logs) is the superusers'.
+ADMINISTRATOR_APPS = ("staff", "appointments")
+ADMINISTRATOR_PERMISSIONS = (("axes", "view_accessattempt"), ("axes", "delete_accessattempt"))
+
+PROTECTED_USER = _("Only a superuser can change, block or delete a superuser or another administrator.")
+ADMINISTRATOR_ROLE_REFUSED = _("Only a superuser can give or take the administrator role.")
+CANNOT_BLOCK_SELF = _("You cannot block yourself.")
+CANNOT_DELETE_SELF = _("You cannot delete yourself.")
+
+
+class ProtectedUser(ServiceError):
+    status = 403
+    code = "protected_user"
+    message = PROTECTED_USER
+
+
+class AdministratorRoleRefused(ServiceError):
+    status = 403
+    code = "administrator_role_refused"
+    message = ADMINISTRATOR_ROLE_REFUSED
+
+
+class CannotBlockSelf(ServiceError):
+    code = "cannot_block_self"
+    message = CANNOT_BLOCK_SELF
+
+
+class CannotDeleteSelf(ServiceError):
+    code = "cannot_delete_self"
+    message = CANNOT_DELETE_SELF
 
 
 def roles_ensure() -> list[Group]:
-    """Create the three role groups (idempotent) and give administrators the admin permissions."""
+    """Create the three role groups (idempotent) and give administrators exactly their permissions."""
     groups = [Group.objects.get_or_create(name=role.value)[0] for role in Role]
     administrators = Group.objects.get(name=Role.ADMINISTRATOR)
-    administrators.permissions.set(Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS))
+    extra = Q()
+    for app_label, codename in ADMINISTRATOR_PERMISSIONS:
+        extra |= Q(content_type__app_label=app_label, codename=codename)
+    administrators.permissions.set(Permission.objects.filter(Q(content_type__app_label__in=ADMINISTRATOR_APPS) | extra))
     return groups
+
+
+def user_is_protected(user: User) -> bool:
+    """Superusers and administrators: people only a superuser manages."""
+    return user.is_superuser or user.has_role(Role.ADMINISTRATOR)
+
+
+def user_manage_refusal(*, actor: User | None, user: User | None = None, groups=None) -> ServiceError | None:
+    """The one rule of who manages whom, for the API, the admin and imports alike.
+
+    A superuser (or the system: no actor) manages anyone. An administrator who is not a superuser
+    manages patients and doctors, and their own data, but not a superuser or another
+    administrator, and cannot give or take the administrator role (`groups`: the roles asked for).
+    """
+    if actor is None or actor.is_superuser:
+        return None
+    if user is not None and user.pk is not None and user.pk != actor.pk and user_is_protected(user):
+        return ProtectedUser()
+    if groups is not None:
+        current = user.role_names if user is not None and user.pk is not None else frozenset()
+        if (Role.ADMINISTRATOR in set(groups)) != (Role.ADMINISTRATOR in current):
+            return AdministratorRoleRefused()
+    return None
+
+
+def user_manage_check(*, actor: User | None, user: User | None = None, groups=None) -> None:
+    refusal = user_manage_refusal(actor=actor, user=user, groups=groups)
+    if refusal is not None:
+        raise refusal
+
+
+def user_block_refusal(*, actor: User | None, user: User) -> ServiceError | None:
+    if actor is not None and actor.pk == user.pk:
+        return CannotBlockSelf()
+    return user_manage_refusal(actor=actor, user=user)
 
 
 def _set_roles(user: User, roles: list[str]) -> None:
@@ -73,6 +145,7 @@ def user_create(
     email: str = "",
     actor: User | None = None,
 ) -> User:
+    user_manage_check(actor=actor, groups=groups)
     user = User(
         username=username,
         last_name=last_name,
@@ -113,6 +186,7 @@ def user_update(
     unknown = set(fields) - set(UPDATABLE_FIELDS)
     if unknown:
         raise TypeError(f"user_update() got fields it may not change: {sorted(unknown)}")
+    user_manage_check(actor=actor, user=user, groups=groups)
     changes = {
         name: [_audit_value(getattr(user, name)), _audit_value(value)]
         for name, value in fields.items()
@@ -144,6 +218,9 @@ def user_block(*, user: User, actor: User | None = None) -> User:
     """Deactivate the user, revoke their tokens and release their future appointments."""
     from appointments.services import appointments_release_for_patient, doctor_availability_changed
 
+    refusal = user_block_refusal(actor=actor, user=user)
+    if refusal is not None:
+        raise refusal
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     tokens_revoke(user=user)
@@ -157,8 +234,21 @@ def user_block(*, user: User, actor: User | None = None) -> User:
 def user_unblock(*, user: User, actor: User | None = None) -> User:
     from appointments.services import doctor_availability_changed
 
+    user_manage_check(actor=actor, user=user)
     User.objects.filter(pk=user.pk).update(is_active=True)
     user.is_active = True
     doctor_availability_changed(user=user)
     audit_record(actor=actor, action=AuditAction.USER_UNBLOCKED, target=user)
     return user
+
+
+@transaction.atomic
+def user_delete(*, user: User, actor: User | None = None) -> None:
+    """Delete a user (the admin's delete): blocked first, so that tokens and appointments go as on a block."""
+    if actor is not None and actor.pk == user.pk:
+        raise CannotDeleteSelf()
+    user_manage_check(actor=actor, user=user)
+    if user.is_active:
+        user_block(user=user, actor=actor)
+    audit_record(actor=actor, action=AuditAction.USER_DELETED, target=user, changes={"username": [user.username, None]})
+    user.delete()

@@ -208,18 +208,14 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
         )
         for absence in absences.deleted_objects:
             services.absence_delete(absence=absence, actor=request.user)
-        # There is no service that edits an absence: an edited one is replaced, in this transaction.
         for absence, _changed in absences.changed_objects:
-            services.absence_delete(absence=Absence.objects.get(pk=absence.pk), actor=request.user)
-        for absence in [*absences.new_objects, *(absence for absence, _changed in absences.changed_objects)]:
-            services.absence_create(
-                doctor=doctor,
-                kind=absence.kind,
-                start=absence.start,
-                end=absence.end,
-                comment=absence.comment,
-                actor=request.user,
-            )
+            services.absence_update(absence=absence, **self._absence_fields(absence), actor=request.user)
+        for absence in absences.new_objects:
+            services.absence_create(doctor=doctor, **self._absence_fields(absence), actor=request.user)
+
+    @staticmethod
+    def _absence_fields(absence) -> dict:
+        return {"kind": absence.kind, "start": absence.start, "end": absence.end, "comment": absence.comment}
 
     @staticmethod
     def _schedule(doctor):

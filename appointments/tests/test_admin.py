@@ -29,16 +29,6 @@ def staff_client(client, admin_user):
     return client
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """Doctor ids whose slot generation was handed to the broker (which is never reached)."""
-    from appointments.tasks import generate_slots_for_doctors
-
-    calls = []
-    monkeypatch.setattr(generate_slots_for_doctors, "apply_async", lambda args, **kwargs: calls.extend(args[0]))
-    return calls
-
-
 def page_messages(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 

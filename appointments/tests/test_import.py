@@ -40,16 +40,6 @@ def csv_file(*lines: str, name: str = "doctors.csv") -> io.BytesIO:
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """Doctor ids whose slot generation was handed to the broker (which is never reached)."""
-    from appointments.tasks import generate_slots_for_doctors
-
-    calls = []
-    monkeypatch.setattr(generate_slots_for_doctors, "apply_async", lambda args, **kwargs: calls.extend(args[0]))
-    return calls
-
-
-@pytest.fixture
 def staff_client(client, admin_user):
     roles_ensure()
     client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")

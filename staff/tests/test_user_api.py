@@ -56,8 +56,11 @@ def test_it_creates_a_doctor_with_several_roles(admin_api):
     assert sorted(response.json()["groups"]) == ["doctor", "patient"]
 
 
-def test_an_administrator_created_through_the_api_reaches_the_admin(admin_api):
-    admin_api.post("/api/user/create", payload(groups=["administrator"]), format="json")
+def test_an_administrator_created_through_the_api_reaches_the_admin(login, db):
+    # Superusers create administrators (staff/tests/test_escalation.py: administrators cannot).
+    root = User.objects.create_superuser("root", "root@clinic.example", "a root pass phrase 9")
+    response = login(root).post("/api/user/create", payload(groups=["administrator"]), format="json")
+    assert response.status_code == 201
     assert User.objects.get(username="new_patient").is_staff
 
 
