@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
-from hospital.filters import BooleanFilter, IdFilter, StrictFilterForm
+from hospital.filters import BooleanFilter, DateFilter, IdFilter, StrictFilterForm
 
 from .models import Timetable
 from .selectors import in_local_dates
@@ -39,8 +39,8 @@ class DateRangeForm(StrictFilterForm):
 
 
 class LocalDateRangeFilterSet(filters.FilterSet):
-    date_from = filters.DateFilter(method="filter_dates", label=_("from date (YYYY-MM-DD, clinic-local)"))
-    date_to = filters.DateFilter(method="filter_dates", label=_("to date (YYYY-MM-DD, clinic-local, inclusive)"))
+    date_from = DateFilter(method="filter_dates", label=_("from date (YYYY-MM-DD, clinic-local)"))
+    date_to = DateFilter(method="filter_dates", label=_("to date (YYYY-MM-DD, clinic-local, inclusive)"))
 
     def filter_dates(self, queryset, name, value):
         # Both bounds are applied together in filter_queryset, as one local-day interval.

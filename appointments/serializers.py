@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from hospital.fields import IsoDateField
+
 from .filters import DATE_RANGE_REVERSED, date_range_clamp
 from .models import (
     HORIZON_DAYS_MAX,
@@ -21,14 +23,18 @@ from .models import (
 )
 
 MAX_INTERVALS_PER_WEEK = 7 * 24
+NONEXISTENT_LOCAL_TIME = _(
+    "{value} does not exist in the clinic's time zone ({zone}): the clocks skip it. "
+    "Give a time with its offset, or another time."
+)
 TIME_FORMAT = "%H:%M"
 
 
 class DateRangeQuerySerializer(serializers.Serializer):
     """Query parameters; give it `request.query_params`."""
 
-    date_from = serializers.DateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
-    date_to = serializers.DateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
+    date_from = IsoDateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
+    date_to = IsoDateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
 
     def __init__(self, *args, data=serializers.empty, **kwargs):
         # A query string read as a plain dict (the last value of each name): DRF reads an empty
@@ -150,7 +156,11 @@ class ClinicDateTimeField(serializers.DateTimeField):
     +02:30:17), which RFC 3339 cannot write.
     """
 
+    default_error_messages = {"nonexistent_time": NONEXISTENT_LOCAL_TIME}
+
     def enforce_timezone(self, value):
+        if timezone.is_naive(value):
+            return self._local(value)
         # An instant with an offset is not converted to the clinic's zone, which could step past
         # year 9999 and refuse a valid instant.
         if timezone.is_aware(value):
@@ -161,6 +171,19 @@ class ClinicDateTimeField(serializers.DateTimeField):
             except OverflowError:
                 self.fail("overflow")
         return super().enforce_timezone(value)
+
+    def _local(self, value):
+        """A wall-clock time in the clinic's zone: refused if the clocks skip it (spring forward);
+        if they show it twice (fall back), its first occurrence, as README says."""
+        zone = self.timezone if hasattr(self, "timezone") else self.default_timezone()
+        first = value.replace(tzinfo=zone, fold=0)
+        try:
+            exists = first.astimezone(datetime.UTC).astimezone(zone).replace(tzinfo=None) == value
+        except OverflowError:
+            self.fail("overflow")
+        if not exists:
+            self.fail("nonexistent_time", value=value.isoformat(), zone=str(zone))
+        return first
 
     def to_internal_value(self, value):
         try:

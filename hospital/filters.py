@@ -14,6 +14,9 @@ BOOLEAN_INVALID = _("Enter true or false.")
 ID_INVALID = _("Enter a whole number from 1 to %(max)d.")
 ID_MAX = 2**63 - 1  # a bigint primary key
 BLANK_INVALID = _("This parameter cannot be empty; leave it out instead.")
+DATE_INVALID = _("Enter the date as YYYY-MM-DD.")
+# Exactly YYYY-MM-DD: strptime's %m and %d also take "1", so "2026-1-1" passed as a date.
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class StrictBooleanField(forms.Field):
@@ -39,6 +42,21 @@ class BooleanFilter(filters.BooleanFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
+
+
+class IsoDateField(forms.DateField):
+    """A date written exactly YYYY-MM-DD (the schema's `date` format)."""
+
+    input_formats = ["%Y-%m-%d"]
+
+    def to_python(self, value):
+        if isinstance(value, str) and value not in self.empty_values and not ISO_DATE.fullmatch(value):
+            raise ValidationError(DATE_INVALID, code="invalid")
+        return super().to_python(value)
+
+
+class DateFilter(filters.DateFilter):
+    field_class = IsoDateField
 
 
 class IdField(forms.Field):

@@ -87,6 +87,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # API responses carry personal data and tokens: never stored by a browser or a proxy.
+    "hospital.middleware.ApiNoStoreMiddleware",
     # Last: turns an admin login that django-axes refused into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -147,17 +149,23 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# Proxies in front of the web processes that append the client's address to X-Forwarded-For
+# (0: none, REMOTE_ADDR is the client; compose's own layout has none, a TLS proxy in front is 1).
+# The login throttle and the lockout both read the client's address through it.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 # Repeated failed logins lock the username out until the cool-off passes or an administrator
 # deletes its access attempts in the admin (or runs `manage.py axes_reset_username <name>`).
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Locked is a username *from an address*: an anonymous attacker elsewhere cannot lock the owner out,
+# while a burst against one account from one address is stopped (and every address is throttled).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_VERBOSE = False
-# axes.W006 asks to lock by address too; addresses are limited by the login throttle instead
-# (LOGIN_THROTTLE_RATE), so that one clinic's shared NAT address cannot lock every user out.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# The same client address as the login throttle's (hospital.security.client_address).
+AXES_CLIENT_IP_CALLABLE = "hospital.security.client_address"
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -229,7 +237,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "hospital.pagination.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser with a nesting limit: a deeply nested body is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["hospital.parsers.JSONParser"],
+    # The client address for throttling is REMOTE_ADDR unless the deployment says how many proxies
+    # in front of it append to X-Forwarded-For (a spoofed header is then the far end, not trusted).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "EXCEPTION_HANDLER": "hospital.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login_username": LOGIN_THROTTLE_RATE, "login_address": LOGIN_THROTTLE_RATE},
     "DATE_FORMAT": "%Y-%m-%d",

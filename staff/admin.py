@@ -264,14 +264,19 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
 
     @admin.action(description=_("Block selected users"))
     def block_users(self, request, queryset):
-        self._each(request, queryset, services.user_block, "%d user blocked.", "%d users blocked.")
+        done = self._each(request, queryset, services.user_block)
+        if done:
+            self.message_user(request, ngettext("%d user blocked.", "%d users blocked.", done) % done, messages.SUCCESS)
 
     @admin.action(description=_("Unblock selected users"))
     def unblock_users(self, request, queryset):
-        self._each(request, queryset, services.user_unblock, "%d user unblocked.", "%d users unblocked.")
+        done = self._each(request, queryset, services.user_unblock)
+        if done:
+            message = ngettext("%d user unblocked.", "%d users unblocked.", done) % done
+            self.message_user(request, message, messages.SUCCESS)
 
-    def _each(self, request, queryset, service, singular, plural):
-        """Run the service on each user; report what it did and, by name, what it refused."""
+    def _each(self, request, queryset, service) -> int:
+        """Run the service on each user; report by name what it refused; return how many it did."""
         done = 0
         for user in queryset:
             try:
@@ -280,8 +285,7 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
                 self.message_user(request, f"{user}: {refusal.message}", messages.ERROR)
             else:
                 done += 1
-        if done:
-            self.message_user(request, ngettext(singular, plural, done) % done, messages.SUCCESS)
+        return done
 
 
 @admin.register(AuditEvent)

@@ -26,7 +26,39 @@ UNREADABLE_FILE = _("The file cannot be read as %(format)s: %(error)s")
 UNSUPPORTED_FORMAT = _("Only .csv and .xlsx files can be imported.")
 ROW_PROBLEM = _("Line %(line)s: %(message)s")
 # What the admin offers to import and export (CSV, and XLSX for spreadsheets).
-FILE_FORMATS = [base_formats.CSV, base_formats.XLSX]
+# What a spreadsheet reads as the start of a formula (OWASP's CSV injection rule).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+class SafeExportMixin:
+    """Every exported cell passes spreadsheet_safe: a name '=HYPERLINK(...)' stays text.
+
+    import-export's own IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only strips one leading '='.
+    """
+
+    def export_data(self, dataset, **kwargs):
+        safe = tablib.Dataset(headers=dataset.headers, title=dataset.title)
+        for row in dataset:
+            safe.append([spreadsheet_safe(cell) for cell in row])
+        return super().export_data(safe, **kwargs)
+
+
+class CSV(SafeExportMixin, base_formats.CSV):
+    pass
+
+
+class XLSX(SafeExportMixin, base_formats.XLSX):
+    pass
+
+
+FILE_FORMATS = [CSV, XLSX]
 PERSON_COLUMNS = ("username", "last_name", "first_name", "middle_name", "sex", "birth_date", "email")
 
 
@@ -125,6 +157,10 @@ class PersonResource(resources.ModelResource):
 
     def import_instance(self, instance, row, **kwargs):
         errors = {}
+        # A file may name an existing user: the rule of who manages whom applies as in the admin.
+        refusal = services.user_manage_refusal(actor=kwargs.get("user"), user=instance) if instance.pk else None
+        if refusal is not None:
+            raise ValidationError({"username": [refusal.message]})
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as error:

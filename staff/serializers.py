@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import ISO_8601
 
+from hospital.fields import IsoDateField
 from hospital.openapi import NO_NULL_CHARACTERS, NOT_BLANK, SchemaPattern
 
 from .models import BIRTH_DATE_IN_FUTURE, NAME_FORBIDDEN, NAME_INVALID, USERNAME_TAKEN, Sex, User
@@ -121,7 +122,7 @@ class UserWriteSerializer(serializers.Serializer):
     first_name = NameField()
     middle_name = OptionalNameField()
     sex = serializers.ChoiceField(choices=Sex.choices)
-    birth_date = serializers.DateField()
+    birth_date = IsoDateField()
     groups = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices),
         min_length=1,

@@ -3,14 +3,14 @@
 from datetime import date
 
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from hospital.errors import ServiceError
 
-from .models import AuditAction, AuditEvent, User
+from .models import USERNAME_TAKEN, AuditAction, AuditEvent, User
 from .roles import Role
 
 # What administrators manage: the clinic's people, schedules and appointments, and the lockouts
@@ -35,6 +35,22 @@ class AdministratorRoleRefused(ServiceError):
     status = 403
     code = "administrator_role_refused"
     message = ADMINISTRATOR_ROLE_REFUSED
+
+
+class UsernameTaken(ServiceError):
+    code = "unique"
+    message = USERNAME_TAKEN
+
+
+def _save_user(user: User) -> None:
+    """Save; a username another user holds in any case (a concurrent create) is a 400, not a 500."""
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:
+        if "username" in str(error):
+            raise UsernameTaken() from error
+        raise
 
 
 class CannotBlockSelf(ServiceError):
@@ -156,7 +172,7 @@ def user_create(
         email=email,
     )
     user.set_password(password)
-    user.save()
+    _save_user(user)
     _set_roles(user, groups)
     audit_record(
         actor=actor,
@@ -197,7 +213,7 @@ def user_update(
     if password:
         user.set_password(password)
         changes["password"] = ["***", "***"]  # that it changed, never what it is
-    user.save()
+    _save_user(user)
     if password:
         tokens_revoke(user=user)
     if groups is not None:

@@ -4,6 +4,8 @@ import hashlib
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from hospital.security import client_address
+
 
 class LoginUsernameThrottle(SimpleRateThrottle):
     scope = "login_username"
@@ -22,4 +24,5 @@ class LoginAddressThrottle(SimpleRateThrottle):
     scope = "login_address"
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        # The address the lockout counts by too: X-Forwarded-For only past the trusted proxies.
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}

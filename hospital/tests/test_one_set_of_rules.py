@@ -112,8 +112,10 @@ def test_is_staff_follows_the_administrator_role_both_ways(client, db):
     colleague = UserFactory(username="colleague", roles=[Role.ADMINISTRATOR])
     assert colleague.is_staff
 
+    # The staff box as the page showed it (ticked): the role decides, not the box.
     response = client.post(
-        f"/admin/staff/user/{colleague.pk}/change/", change_form(colleague, groups=role_ids(Role.DOCTOR))
+        f"/admin/staff/user/{colleague.pk}/change/",
+        change_form(colleague, groups=role_ids(Role.DOCTOR), is_staff="on"),
     )
 
     assert response.status_code == 302

@@ -372,7 +372,7 @@ class Crawl:
         self.problems: list[str] = []
         self.visited: dict[str, int] = {}
         self.page.on("response", self._response)
-        self.page.on("requestfailed", lambda r: self.problems.append(f"failed request {r.url} ({r.failure})"))
+        self.page.on("requestfailed", self._failed)
         self.page.on("request", self._request)
         self.page.on("console", self._console)
         self.page.on("pageerror", lambda error: self.problems.append(f"JavaScript error on {self.page.url}: {error}"))
@@ -380,6 +380,12 @@ class Crawl:
     def _response(self, response):
         if response.status >= 400:
             self.problems.append(f"{response.status} {response.request.method} {response.url}")
+
+    def _failed(self, request):
+        # ERR_ABORTED is the browser cancelling a request itself (the crawl navigated on while an
+        # image was loading); whatever the server answered reaches _response, which judges it.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"failed request {request.url} ({request.failure})")
 
     def _request(self, request):
         if not request.url.startswith((self.stack.url, "data:", "blob:")):

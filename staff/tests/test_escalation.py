@@ -237,3 +237,21 @@ def test_a_superuser_manages_administrators_in_the_admin(superdesk, colleague):
 
     assert response.status_code == 302
     assert User.objects.get(pk=colleague.pk).email == "new@clinic.example"
+
+
+# --- CSV imports ----------------------------------------------------------------------------------
+
+
+def test_an_administrators_import_cannot_rewrite_a_superuser_or_another_administrator(tmp_path, admin_user, root):
+    from staff.resources import patients_import
+
+    before = unchanged(root)
+    path = tmp_path / "patients.csv"
+    path.write_text("username,last_name,first_name,middle_name,sex,birth_date,email\nroot,Pwned,P,,male,1980-01-01,\n")
+
+    with path.open("rb") as file:
+        outcome = patients_import(file, actor=admin_user)
+
+    assert not outcome.ok
+    assert "Only a superuser" in " ".join(str(problem) for problem in outcome.problems)
+    assert unchanged(root) == before and User.objects.get(pk=root.pk).last_name != "Pwned"
