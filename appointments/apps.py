@@ -6,3 +6,6 @@ class AppointmentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "appointments"
     verbose_name = _("Appointments")
+
+    def ready(self):
+        from . import receivers  # noqa: F401 - connects the receivers of staff's signals

@@ -239,10 +239,8 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
             _actor.reset(token)
 
     def get_import_resource_classes(self, request):
-        # Imported lazily: the doctors' resource belongs to appointments, which imports staff.
-        from appointments.importing import DoctorResource
-
-        return [PatientResource, DoctorResource]
+        # Patients only: doctors (a schedule besides the person) are imported on the Doctors page.
+        return [PatientResource]
 
     def get_export_resource_classes(self, request):
         return [UserResource]

@@ -12,6 +12,7 @@ from hospital.errors import ServiceError
 
 from .models import USERNAME_TAKEN, AuditAction, AuditEvent, User
 from .roles import Role
+from .signals import user_access_changed, user_blocked
 
 # What administrators manage: the clinic's people, schedules and appointments, and the lockouts
 # of people who mistyped their password (viewing and deleting an access attempt unlocks it). The
@@ -221,9 +222,7 @@ def user_update(
         if old_groups != sorted(groups):
             changes["groups"] = [old_groups, sorted(groups)]
         _set_roles(user, groups)
-        from appointments.services import doctor_availability_changed
-
-        doctor_availability_changed(user=user)
+        user_access_changed.send(sender=User, user=user, actor=actor)
     if changes:
         audit_record(actor=actor, action=AuditAction.USER_CHANGED, target=user, changes=changes)
     return user
@@ -231,29 +230,25 @@ def user_update(
 
 @transaction.atomic
 def user_block(*, user: User, actor: User | None = None) -> User:
-    """Deactivate the user, revoke their tokens and release their future appointments."""
-    from appointments.services import appointments_release_for_patient, doctor_availability_changed
-
+    """Deactivate the user, revoke their tokens and (through user_blocked) release their future appointments."""
     refusal = user_block_refusal(actor=actor, user=user)
     if refusal is not None:
         raise refusal
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     tokens_revoke(user=user)
-    released = appointments_release_for_patient(patient=user, actor=actor)
-    doctor_availability_changed(user=user)
+    released = sum(count or 0 for _receiver, count in user_blocked.send(sender=User, user=user, actor=actor))
+    user_access_changed.send(sender=User, user=user, actor=actor)
     audit_record(actor=actor, action=AuditAction.USER_BLOCKED, target=user, changes={"appointments_released": released})
     return user
 
 
 @transaction.atomic
 def user_unblock(*, user: User, actor: User | None = None) -> User:
-    from appointments.services import doctor_availability_changed
-
     user_manage_check(actor=actor, user=user)
     User.objects.filter(pk=user.pk).update(is_active=True)
     user.is_active = True
-    doctor_availability_changed(user=user)
+    user_access_changed.send(sender=User, user=user, actor=actor)
     audit_record(actor=actor, action=AuditAction.USER_UNBLOCKED, target=user)
     return user
 

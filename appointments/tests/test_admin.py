@@ -550,15 +550,18 @@ def test_a_file_that_turns_bad_before_confirm_writes_nothing(staff_client):
     assert not DoctorSchedule.objects.exists()
 
 
-def test_patients_and_doctors_import_from_the_users_page(staff_client):
+def test_patients_import_from_the_users_page_and_doctors_from_the_doctors_page(staff_client):
     shown = preview(staff_client, "/admin/staff/user/import/", FIXTURES / "patients.csv", resource="0")
     confirm(staff_client, "/admin/staff/user/process_import/", shown)
-    shown = preview(staff_client, "/admin/staff/user/import/", FIXTURES / "doctors.csv", resource="1")
-    confirm(staff_client, "/admin/staff/user/process_import/", shown)
+    shown = preview(staff_client, "/admin/appointments/doctor/import/", FIXTURES / "doctors.csv")
+    confirm(staff_client, "/admin/appointments/doctor/process_import/", shown)
 
     assert User.objects.patients().filter(username__startswith="p.").count() == 5
     assert User.objects.doctors().filter(username__startswith="dr.").count() == 6
     assert not User.objects.get(username="p.ivanova").is_doctor
+    # One import of doctors, on their own page: the Users page offers patients only.
+    offered = staff_client.get("/admin/staff/user/import/").context["form"].fields["resource"].choices
+    assert [str(label) for _value, label in offered] == ["Patients"]
 
 
 def test_import_needs_the_add_permission(client, db):
