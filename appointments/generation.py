@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -19,11 +18,7 @@ from staff.roles import Role
 
 from . import planner
 from .models import Absence, DoctorSchedule, Timetable, WorkingHours
-
-
-def clinic_zone() -> ZoneInfo:
-    """The zone the clinic plans in and counts days by (settings.TIME_ZONE)."""
-    return ZoneInfo(settings.TIME_ZONE)
+from .zone import clinic_zone
 
 
 @dataclass(frozen=True)

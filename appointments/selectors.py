@@ -11,7 +11,7 @@ from staff.roles import Role
 
 from .models import Timetable
 from .planner import local_day_bounds
-from .services import clinic_zone
+from .zone import clinic_zone
 
 
 def doctors() -> QuerySet[User]:

@@ -12,14 +12,6 @@ from hospital.errors import ServiceError
 from staff.models import AuditAction, User
 from staff.services import audit_record
 
-from .generation import (  # noqa: F401 - re-exported: callers know generation as services.*
-    GenerationResult,
-    clinic_zone,
-    doctor_plan,
-    doctors_to_generate,
-    slots_generate_for_doctor,
-    slots_generate_for_doctors,
-)
 from .models import (
     Absence,
     AppointmentAction,

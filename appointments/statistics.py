@@ -11,7 +11,7 @@ from django.utils import timezone
 from .models import Timetable
 from .planner import local_day_bounds
 from .selectors import in_local_dates
-from .services import clinic_zone
+from .zone import clinic_zone
 
 
 def _scoped(queryset: QuerySet, *, date_from: date | None, date_to: date | None, doctor_id: int | None):

@@ -1,11 +1,11 @@
-"""Celery tasks of the slot generator: thin, idempotent, ids in, services do the work."""
+"""Celery tasks of the slot generator: thin, idempotent, ids in, the generator does the work."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from . import services
+from . import generation
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ _SOFT_LIMIT = max(5, int(settings.SLOT_GENERATION_INTERVAL * 0.8))
 def generate_slots_sweep() -> dict:
     """Fan the active doctors out in batches so that several workers share the sweep."""
     batch_size = settings.SLOT_GENERATION_BATCH_SIZE
-    doctor_ids = list(services.doctors_to_generate())
+    doctor_ids = list(generation.doctors_to_generate())
     batches = [doctor_ids[i : i + batch_size] for i in range(0, len(doctor_ids), batch_size)]
     for batch in batches:
         # A batch not started within one interval is stale: the next sweep covers it.
@@ -42,7 +42,7 @@ def generate_slots_sweep() -> dict:
 )
 def generate_slots_for_doctors(doctor_ids: list[int]) -> dict:
     """Reconcile the slots of the given doctors; returns how many were created and deleted."""
-    results = services.slots_generate_for_doctors(doctor_ids=doctor_ids)
+    results = generation.slots_generate_for_doctors(doctor_ids=doctor_ids)
     summary = {
         "doctors": len(doctor_ids),
         "created": sum(result.created for result in results),

@@ -2,8 +2,8 @@
 
 python -m bench.generation --now 2026-11-30T00:00:01+03:00 [--profile out.txt]
 
-Streams the doctors of a sweep (services.doctors_to_generate) in batches of
-SLOT_GENERATION_BATCH_SIZE through services.slots_generate_for_doctors, the service the
+Streams the doctors of a sweep (generation.doctors_to_generate) in batches of
+SLOT_GENERATION_BATCH_SIZE through generation.slots_generate_for_doctors, the service the
 generate_slots_for_doctors task calls, with `now` fixed so that every run plans the same slots.
 Reports the wall time of the whole sweep, the counts, where the time went by statement, and the
 peak resident set size of the process (ru_maxrss).
@@ -57,7 +57,7 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
-    from appointments import services
+    from appointments import generation
 
     now = datetime.fromisoformat(args.now)
     batch_size = settings.SLOT_GENERATION_BATCH_SIZE
@@ -83,9 +83,9 @@ def main() -> None:
     batches = 0
     started = time.perf_counter()
     with connection.execute_wrapper(timed):
-        doctor_ids = list(services.doctors_to_generate())
+        doctor_ids = list(generation.doctors_to_generate())
         for first in range(0, len(doctor_ids), batch_size):
-            results = services.slots_generate_for_doctors(doctor_ids=doctor_ids[first : first + batch_size], now=now)
+            results = generation.slots_generate_for_doctors(doctor_ids=doctor_ids[first : first + batch_size], now=now)
             batches += 1
             for result in results:
                 totals.update(created=result.created, deleted=result.deleted, conflicts=result.conflicts)

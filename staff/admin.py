@@ -9,57 +9,18 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ExportMixin, ImportExportMixin
 
-from hospital.admin_base import ReadOnlyAdmin
+from hospital.admin_base import AllOrNothingImportMixin, ReadOnlyAdmin
 from hospital.errors import ServiceError
+from hospital.imports import FILE_FORMATS
 
 from . import services
 from .models import AuditEvent, User
-from .resources import FILE_FORMATS, AuditEventResource, PatientResource, UserResource, problems_of
+from .resources import AuditEventResource, PatientResource, UserResource
 from .roles import Role
-
-IMPORT_ABORTED = _("Nothing was imported: the file has errors. Correct them and import it again.")
-
-
-class AllOrNothingImportMixin:
-    """Import-export's preview-and-confirm flow, where a file with any bad row writes nothing.
-
-    The resources roll the whole import back on any error (see PersonResource.import_data); this
-    reports it instead of import-export's "Import finished" and returns to the import page.
-    """
-
-    def import_action(self, request, **kwargs):
-        response = super().import_action(request, **kwargs)
-        # Jazzmin's import page lists `fields`, a name import-export 4 no longer fills (it has
-        # `fields_list`): give it the columns so the page says what the file needs.
-        context = getattr(response, "context_data", None)
-        if context is not None and "fields" not in context:
-            listed = context.get("fields_list", [])
-            context["fields"] = (
-                [", ".join(columns) for _name, columns in listed]
-                if len(listed) == 1
-                else [f"{name}: {', '.join(columns)}" for name, columns in listed]
-            )
-            context["fields"] += [str(line) for line in self.import_notes]
-        return response
-
-    #: Lines added under the columns on the import page.
-    import_notes = ()
-
-    def process_result(self, result, request):
-        if not result.has_errors() and not result.has_validation_errors():
-            return super().process_result(result, request)
-        for problem in problems_of(result):
-            messages.error(request, str(problem))
-        messages.error(request, IMPORT_ABORTED)
-        app_label, model_name = self.get_model_info()
-        url = reverse(f"admin:{app_label}_{model_name}_import", current_app=self.admin_site.name)
-        return HttpResponseRedirect(url)
 
 
 class RoleFilter(admin.SimpleListFilter):

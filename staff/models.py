@@ -14,6 +14,8 @@ from .roles import Role
 
 BIRTH_DATE_IN_FUTURE = _("Birth date cannot be in the future.")
 USERNAME_TAKEN = _("A user with that username already exists.")
+# A person's data, as the API, the admin and the CSV files carry it (and the services may change).
+PERSON_FIELDS = ("username", "last_name", "first_name", "middle_name", "sex", "birth_date", "email")
 NAME_INVALID = _("Enter a name without control or text-direction characters.")
 
 # Escapes, not characters: the same text is a Python pattern and the schema's (ECMA) pattern.

@@ -10,7 +10,7 @@ from knox.models import AuthToken
 
 from hospital.errors import ServiceError
 
-from .models import USERNAME_TAKEN, AuditAction, AuditEvent, User
+from .models import PERSON_FIELDS, USERNAME_TAKEN, AuditAction, AuditEvent, User
 from .roles import Role
 from .signals import user_access_changed, user_blocked
 
@@ -187,7 +187,7 @@ def user_create(
     return user
 
 
-UPDATABLE_FIELDS = ("username", "last_name", "first_name", "middle_name", "sex", "birth_date", "email")
+UPDATABLE_FIELDS = PERSON_FIELDS
 
 
 @transaction.atomic

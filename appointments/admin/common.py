@@ -4,9 +4,6 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from appointments import selectors
-from hospital.admin_base import ReadOnlyAdmin
-
-__all__ = ["DoctorListFilter", "ReadOnlyAdmin"]
 
 
 class DoctorListFilter(admin.SimpleListFilter):

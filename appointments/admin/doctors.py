@@ -18,8 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 
-from appointments import planner, services, statistics
-from appointments.importing import DoctorResource
+from appointments import generation, planner, services, statistics
 from appointments.models import (
     HORIZON_DAYS_MAX,
     HORIZON_DAYS_MIN,
@@ -31,10 +30,12 @@ from appointments.models import (
     Timetable,
     WorkingHours,
 )
+from appointments.resources import DoctorResource
 from appointments.templatetags.charts import bar_chart, days_between, per_day_bars
+from appointments.zone import clinic_zone
+from hospital.admin_base import AllOrNothingImportMixin
 from hospital.errors import ServiceError
-from staff.admin import AllOrNothingImportMixin
-from staff.resources import FILE_FORMATS
+from hospital.imports import FILE_FORMATS
 
 PREVIEW_DAYS = 7
 LOAD_DAYS_BEFORE = LOAD_DAYS_AFTER = 13
@@ -283,11 +284,11 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
         if schedule is None:
             return NO_SCHEDULE
         now = timezone.now()
-        zone = services.clinic_zone()
+        zone = clinic_zone()
         today = now.astimezone(zone).date()
         last_day = today + timedelta(days=PREVIEW_DAYS - 1)
         week_end = planner.local_day_bounds(last_day, zone)[1]
-        plan = [slot for slot in services.doctor_plan(schedule=schedule, now=now, zone=zone) if slot.start < week_end]
+        plan = [slot for slot in generation.doctor_plan(schedule=schedule, now=now, zone=zone) if slot.start < week_end]
         booked = Timetable.objects.filter(
             doctor_id=doctor.pk, client__isnull=False, start_time__gt=now, start_time__lt=week_end
         ).select_related("client")

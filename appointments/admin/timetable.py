@@ -13,13 +13,14 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
 from appointments import services
-from appointments.importing import AbsenceResource, AppointmentEventResource, TimetableResource
 from appointments.models import Absence, AppointmentEvent, Timetable
+from appointments.resources import AbsenceResource, AppointmentEventResource, TimetableResource
+from hospital.admin_base import ReadOnlyAdmin
 from hospital.errors import ServiceError
+from hospital.imports import FILE_FORMATS
 from staff.models import User
-from staff.resources import FILE_FORMATS
 
-from .common import DoctorListFilter, ReadOnlyAdmin
+from .common import DoctorListFilter
 
 PATIENT_PLACEHOLDER = _("patient to book for")
 CHOOSE_PATIENT = _("Choose an active patient in the field next to the action to book for.")

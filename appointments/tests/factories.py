@@ -5,8 +5,8 @@ import datetime
 import factory
 from django.utils import timezone
 
-from appointments.generation import clinic_zone
 from appointments.models import Absence, AbsenceKind, DoctorSchedule, Timetable, WorkingHours
+from appointments.zone import clinic_zone
 from staff.roles import Role
 from staff.tests.factories import UserFactory, assign_roles
 

@@ -13,7 +13,8 @@ from appointments.admin.timetable import CHOOSE_PATIENT, FREE_NOT_CANCELLED
 from appointments.models import Absence, AppointmentAction, AppointmentEvent, DoctorSchedule, WorkingHours
 from appointments.templatetags.dashboard import FILTERS_NOT_APPLIED, RANGE_REVERSED, RANGE_TOO_LONG
 from appointments.tests.factories import AbsenceFactory, ScheduleFactory, SlotFactory, WorkingHoursFactory, every_day
-from staff.admin import IMPORT_ABORTED
+from appointments.zone import clinic_zone
+from hospital.admin_base import IMPORT_ABORTED
 from staff.models import User
 from staff.services import roles_ensure
 
@@ -69,7 +70,7 @@ def local(day_offset: int, at: time):
 
 
 def test_the_dashboard_shows_todays_appointments_and_svg_charts(staff_client, dr_carol, alice):
-    today_start = planner.local_day_bounds(timezone.localdate(), services.clinic_zone())[0]
+    today_start = planner.local_day_bounds(timezone.localdate(), clinic_zone())[0]
     SlotFactory(doctor=dr_carol, client=alice, start_time=today_start + timedelta(hours=1))
     SlotFactory(doctor=dr_carol, start_time=today_start + timedelta(hours=2))
 

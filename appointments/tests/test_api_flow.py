@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from appointments.generation import slots_generate_for_doctor
 from appointments.models import AppointmentAction, AppointmentEvent, Timetable
-from appointments.services import slots_generate_for_doctor
 
 pytestmark = pytest.mark.django_db
 

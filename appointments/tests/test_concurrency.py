@@ -11,14 +11,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from appointments import tasks
+from appointments.generation import doctor_plan, slots_generate_for_doctor
 from appointments.models import AppointmentAction, AppointmentEvent, Timetable
-from appointments.services import (
-    doctor_plan,
-    schedule_update,
-    slot_book,
-    slot_cancel,
-    slots_generate_for_doctor,
-)
+from appointments.services import schedule_update, slot_book, slot_cancel
 from appointments.tests.factories import ScheduleFactory, every_day, local
 from staff.roles import Role
 from staff.tests.factories import UserFactory

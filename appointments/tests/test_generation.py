@@ -11,19 +11,18 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from appointments import tasks
+from appointments.generation import GenerationResult, slots_generate_for_doctor
 from appointments.models import AbsenceKind, AppointmentAction, AppointmentEvent, DoctorSchedule, Timetable
 from appointments.services import (
-    GenerationResult,
     InvalidSchedule,
     absence_create,
     absence_delete,
-    clinic_zone,
     regeneration_enqueue,
     schedule_update,
     slot_book,
-    slots_generate_for_doctor,
 )
 from appointments.tests.factories import DoctorFactory, ScheduleFactory, SlotFactory, every_day, local
+from appointments.zone import clinic_zone
 from staff.roles import Role
 from staff.services import user_block, user_unblock, user_update
 from staff.tests.factories import UserFactory

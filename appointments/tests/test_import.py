@@ -11,7 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from appointments.importing import (
+from appointments.models import AppointmentEvent, DoctorSchedule, Timetable, WorkingHours
+from appointments.resources import (
     DOCTOR_COLUMNS,
     DoctorResource,
     TimetableResource,
@@ -19,10 +20,10 @@ from appointments.importing import (
     intervals_format,
     intervals_parse,
 )
-from appointments.models import AppointmentEvent, DoctorSchedule, Timetable, WorkingHours
 from appointments.tests.factories import AbsenceFactory, ScheduleFactory, SlotFactory
+from hospital.imports import ImportFileError
 from staff.models import User
-from staff.resources import ImportFileError, UserResource, patients_import
+from staff.resources import UserResource, patients_import
 from staff.roles import Role
 from staff.services import roles_ensure
 

@@ -17,7 +17,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hospital.settings")
 django.setup()
 
-from appointments.services import schedule_update, slots_generate_for_doctors  # noqa: E402
+from appointments.generation import slots_generate_for_doctors  # noqa: E402
+from appointments.services import schedule_update  # noqa: E402
 from staff.roles import Role  # noqa: E402
 from staff.services import roles_ensure, user_create  # noqa: E402
 

@@ -21,8 +21,8 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from appointments.generation import doctor_plan  # noqa: E402
 from appointments.models import DoctorSchedule, Timetable  # noqa: E402
-from appointments.services import doctor_plan  # noqa: E402
 
 # (name, what it proves, SQL counting violations)
 INVARIANTS = [

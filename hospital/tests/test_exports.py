@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from appointments import services
-from appointments.importing import DoctorResource
+from appointments.resources import DoctorResource
 from appointments.tests.factories import AbsenceFactory, ScheduleFactory, SlotFactory
 from staff.resources import UserResource
 from staff.roles import Role

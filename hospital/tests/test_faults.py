@@ -16,8 +16,9 @@ from django.db import connection
 from django.utils import timezone
 
 from appointments import tasks
+from appointments.generation import doctor_plan, slots_generate_for_doctor
 from appointments.models import Timetable, WorkingHours
-from appointments.services import doctor_plan, schedule_update, slots_generate_for_doctor
+from appointments.services import schedule_update
 from hospital.celery import app
 from hospital.errors import DATABASE_RETRY_AFTER
 from staff.tests.factories import PASSWORD

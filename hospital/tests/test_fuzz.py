@@ -30,13 +30,13 @@ from schemathesis.generation.meta import TestPhase
 from schemathesis.openapi.checks import RejectedPositiveData
 
 from appointments.filters import DATE_RANGE_REVERSED
+from appointments.generation import slots_generate_for_doctor
 from appointments.models import Absence, AbsenceKind, Timetable
 from appointments.services import (
     ABSENCE_END_NOT_AFTER_START,
     HOURS_END_NOT_AFTER_START,
     schedule_update,
     slot_book,
-    slots_generate_for_doctor,
 )
 from staff.models import BIRTH_DATE_IN_FUTURE
 from staff.roles import Role

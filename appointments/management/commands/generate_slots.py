@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from appointments import services
+from appointments import generation
 from appointments.models import DoctorSchedule
 
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Doctor {doctor} has no schedule.")
             doctor_ids = [doctor]
         else:
-            doctor_ids = list(services.doctors_to_generate())
+            doctor_ids = list(generation.doctors_to_generate())
         created = deleted = conflicts = 0
         batch_size = settings.SLOT_GENERATION_BATCH_SIZE
         # The bar shows on a terminal only; logs and pipes get the summary line.
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             # The batches of the Celery sweep: one transaction and a few statements per batch.
             for first in range(0, len(doctor_ids), batch_size):
                 batch = doctor_ids[first : first + batch_size]
-                for result in services.slots_generate_for_doctors(doctor_ids=batch):
+                for result in generation.slots_generate_for_doctors(doctor_ids=batch):
                     created += result.created
                     deleted += result.deleted
                     conflicts += result.conflicts

@@ -4,10 +4,9 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from appointments.importing import DOCTOR_COLUMNS, doctors_import
 from appointments.models import Timetable
-
-from ._importing import ImportCommand
+from appointments.resources import DOCTOR_COLUMNS, doctors_import
+from hospital.imports import ImportCommand
 
 
 class Command(ImportCommand):

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from appointments import services
-from appointments.importing import doctors_import
 from appointments.models import Timetable
+from appointments.resources import doctors_import
 from hospital.errors import ServiceError
 from staff.models import User
 from staff.resources import patients_import

@@ -2,9 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from hospital.imports import ImportCommand
 from staff.resources import PERSON_COLUMNS, patients_import
-
-from ._importing import ImportCommand
 
 
 class Command(ImportCommand):

@@ -16,11 +16,12 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources, widgets
 
 from hospital.errors import ServiceError
+from hospital.imports import ImportOutcome, dataset_read, rows_import
 from staff.models import User
-from staff.resources import PERSON_COLUMNS, ImportOutcome, PersonResource, dataset_read, rows_import
+from staff.resources import PERSON_COLUMNS, PersonResource
 from staff.roles import Role
 
-from . import services
+from . import generation, services
 from .models import Absence, AppointmentEvent, DoctorSchedule, Timetable
 
 # Column name for each weekday, in Weekday order (Monday = 0).
@@ -183,7 +184,7 @@ def doctors_import(
     outcome = rows_import(DoctorResource(progress=progress), dataset_read(file), dry_run=dry_run, actor=actor)
     if generate and outcome.written:
         for doctor_id in outcome.user_ids:
-            services.slots_generate_for_doctor(doctor_id=doctor_id)
+            generation.slots_generate_for_doctor(doctor_id=doctor_id)
     return outcome
 
 
