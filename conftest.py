@@ -7,6 +7,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from staff.roles import Role
+from staff.services import roles_ensure
 from staff.tests.factories import UserFactory
 
 
@@ -96,6 +97,14 @@ def dr_dave(db):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="admin", first_name="Anna", last_name="Admin", roles=[Role.ADMINISTRATOR])
+
+
+@pytest.fixture
+def staff_client(client, admin_user):
+    """The admin site as the administrator `admin` (the role's group, no superuser flag)."""
+    roles_ensure()
+    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
 
 
 @pytest.fixture

@@ -16,18 +16,9 @@ from appointments.tests.factories import AbsenceFactory, ScheduleFactory, SlotFa
 from appointments.zone import clinic_zone
 from hospital.admin_base import IMPORT_ABORTED
 from staff.models import User
-from staff.services import roles_ensure
 
 FIXTURES = settings.BASE_DIR / "fixtures"
 TIMETABLE = "/admin/appointments/timetable/"
-
-
-@pytest.fixture
-def staff_client(client, admin_user):
-    """The test client as the administrator `admin` (group administrator, no superuser flag)."""
-    roles_ensure()
-    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 def page_messages(response) -> list[str]:

@@ -25,7 +25,6 @@ from hospital.imports import ImportFileError
 from staff.models import User
 from staff.resources import UserResource, patients_import
 from staff.roles import Role
-from staff.services import roles_ensure
 
 FIXTURES = settings.BASE_DIR / "fixtures"
 DOCTORS = FIXTURES / "doctors.csv"
@@ -38,13 +37,6 @@ def csv_file(*lines: str, name: str = "doctors.csv") -> io.BytesIO:
     handle = io.BytesIO("\n".join(lines).encode("utf-8"))
     handle.name = name
     return handle
-
-
-@pytest.fixture
-def staff_client(client, admin_user):
-    roles_ensure()
-    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 # --- the weekday cells ----------------------------------------------------------------------------

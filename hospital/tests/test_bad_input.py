@@ -12,7 +12,6 @@ from appointments.models import Absence
 from staff.models import User
 from staff.resources import patients_import
 from staff.roles import Role
-from staff.services import roles_ensure
 from staff.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -129,29 +128,23 @@ def admin_add(client, **overrides):
     return client.post("/admin/staff/user/add/", data)
 
 
-@pytest.fixture
-def desk(client, admin_user):
-    roles_ensure()
-    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def test_names_refuse_bidirectional_overrides_in_the_admin(desk):
-    response = admin_add(desk, last_name="Kuz\u202enetsova")
+def test_names_refuse_bidirectional_overrides_in_the_admin(staff_client):
+    response = admin_add(staff_client, last_name="Kuz\u202enetsova")
 
     assert response.status_code == 200
     assert "last_name" in response.context["adminform"].form.errors
     assert not User.objects.filter(username="m.k").exists()
 
 
-def test_names_refuse_bidirectional_overrides_in_a_csv_import(tmp_path):
+def import_patients_rows(tmp_path, *rows: str):
     path = tmp_path / "patients.csv"
-    path.write_text(
-        "username,last_name,first_name,middle_name,sex,birth_date,email\nm.k,Kuz\u202enetsova,M,,female,1985-03-02,\n"
-    )
-
+    path.write_text("\n".join(["username,last_name,first_name,middle_name,sex,birth_date,email", *rows]) + "\n")
     with path.open("rb") as file:
-        outcome = patients_import(file)
+        return patients_import(file)
+
+
+def test_names_refuse_bidirectional_overrides_in_a_csv_import(tmp_path):
+    outcome = import_patients_rows(tmp_path, "m.k,Kuz\u202enetsova,M,,female,1985-03-02,")
 
     assert not outcome.ok
     assert "last_name" in " ".join(str(problem) for problem in outcome.problems)
@@ -172,8 +165,8 @@ def test_a_username_differing_only_in_case_is_a_400_in_the_api(login, admin_user
     )
 
 
-def test_a_username_differing_only_in_case_is_refused_in_the_admin(desk, alice):
-    response = admin_add(desk, username="ALICE")
+def test_a_username_differing_only_in_case_is_refused_in_the_admin(staff_client, alice):
+    response = admin_add(staff_client, username="ALICE")
 
     assert response.status_code == 200
     assert "username" in response.context["adminform"].form.errors
@@ -181,13 +174,7 @@ def test_a_username_differing_only_in_case_is_refused_in_the_admin(desk, alice):
 
 
 def test_a_username_differing_only_in_case_is_a_row_error_in_a_csv_import(tmp_path, alice):
-    path = tmp_path / "patients.csv"
-    path.write_text(
-        "username,last_name,first_name,middle_name,sex,birth_date,email\nALICE,Ivanova,A,,female,1990-05-17,\n"
-    )
-
-    with path.open("rb") as file:
-        outcome = patients_import(file)
+    outcome = import_patients_rows(tmp_path, "ALICE,Ivanova,A,,female,1990-05-17,")
 
     assert not outcome.ok
     assert "username" in " ".join(str(problem) for problem in outcome.problems)

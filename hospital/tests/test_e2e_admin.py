@@ -6,7 +6,6 @@ failed run stopped.
 """
 
 import math
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.db import connections
 from django.utils import timezone
 
 from appointments.models import DoctorSchedule, Timetable
+from hospital.tests.browser import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM
 from staff.models import User
 from staff.roles import Role
 from staff.services import roles_ensure
@@ -22,17 +22,6 @@ from staff.tests.factories import PASSWORD, UserFactory
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (requirements-dev.txt)")
 expect = sync_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these Chromium phones home at start-up, which a closed network refuses.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = settings.BASE_DIR / "artifacts" / "e2e"
 DOCTORS_CSV = settings.BASE_DIR / "fixtures" / "doctors.csv"
 IMPORTED = ("Соколова", "Волков", "Кузнецова", "Морозов", "Лебедева", "Новиков")  # last names in doctors.csv
@@ -42,7 +31,7 @@ SLOTS_PER_DAY = 9  # 09:00-12:00 in 20-minute slots
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM),
     # The live server answers from another thread, so the data must be committed; the serialized
     # rollback puts back what migrations created (the role groups) for the tests that run after.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),

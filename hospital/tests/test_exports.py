@@ -37,14 +37,6 @@ EXPORTS = {
 
 
 @pytest.fixture
-def staff_client(client, admin_user):
-    """The administrator `admin` (the role, not a superuser) in the admin."""
-    roles_ensure()
-    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-@pytest.fixture
 def poisoned(db):
     """People, a schedule, an absence, a booking and audit rows whose text starts formulas."""
     roles_ensure()

@@ -23,13 +23,6 @@ from staff.tests.test_escalation import change_form
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def desk(client, admin_user):
-    roles_ensure()
-    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def audit(action, target) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(action=action, target_id=target.pk))
 
@@ -42,12 +35,12 @@ def role_ids(*roles) -> list[int]:
     return list(Group.objects.filter(name__in=roles).values_list("pk", flat=True))
 
 
-def test_unticking_active_blocks_the_user_as_the_api_does(desk, admin_user, alice, dr_carol, sent, on_commit):
+def test_unticking_active_blocks_the_user_as_the_api_does(staff_client, admin_user, alice, dr_carol, sent, on_commit):
     slot = SlotFactory(doctor=dr_carol, client=alice, start_time=timezone.now() + timedelta(days=1))
     AuthToken.objects.create(alice)
 
     with on_commit:
-        response = desk.post(f"/admin/staff/user/{alice.pk}/change/", change_form(alice, is_active=""))
+        response = staff_client.post(f"/admin/staff/user/{alice.pk}/change/", change_form(alice, is_active=""))
 
     assert response.status_code == 302
     assert not User.objects.get(pk=alice.pk).is_active
@@ -57,20 +50,24 @@ def test_unticking_active_blocks_the_user_as_the_api_does(desk, admin_user, alic
     assert event.actor == admin_user and event.changes == {"appointments_released": 1}
 
 
-def test_ticking_active_unblocks_the_user(desk, admin_user, blocked_user):
-    response = desk.post(f"/admin/staff/user/{blocked_user.pk}/change/", change_form(blocked_user, is_active="on"))
+def test_ticking_active_unblocks_the_user(staff_client, admin_user, blocked_user):
+    response = staff_client.post(
+        f"/admin/staff/user/{blocked_user.pk}/change/", change_form(blocked_user, is_active="on")
+    )
 
     assert response.status_code == 302
     assert User.objects.get(pk=blocked_user.pk).is_active
     assert [event.actor for event in audit(AuditAction.USER_UNBLOCKED, blocked_user)] == [admin_user]
 
 
-def test_removing_the_doctor_role_closes_the_doctors_slots_at_once(desk, login, dr_carol, alice, sent, on_commit):
+def test_removing_the_doctor_role_closes_the_doctors_slots_at_once(
+    staff_client, login, dr_carol, alice, sent, on_commit
+):
     ScheduleFactory(doctor=dr_carol)
     slot = SlotFactory(doctor=dr_carol, start_time=timezone.now() + timedelta(days=1))
 
     with on_commit:
-        response = desk.post(
+        response = staff_client.post(
             f"/admin/staff/user/{dr_carol.pk}/change/", change_form(dr_carol, groups=role_ids(Role.PATIENT))
         )
 
@@ -83,8 +80,8 @@ def test_removing_the_doctor_role_closes_the_doctors_slots_at_once(desk, login, 
     assert event.changes["groups"] == [["doctor"], ["patient"]]
 
 
-def test_a_user_added_in_the_admin_is_created_by_the_service(desk, admin_user):
-    response = desk.post(
+def test_a_user_added_in_the_admin_is_created_by_the_service(staff_client, admin_user):
+    response = staff_client.post(
         "/admin/staff/user/add/",
         {
             "username": "n.orlova",
@@ -122,9 +119,9 @@ def test_is_staff_follows_the_administrator_role_both_ways(client, db):
     assert not User.objects.get(pk=colleague.pk).is_staff
 
 
-def test_an_administrator_cannot_block_themselves_in_the_admin_either(desk, admin_user):
-    form = desk.post(f"/admin/staff/user/{admin_user.pk}/change/", change_form(admin_user, is_active=""))
-    action = desk.post(
+def test_an_administrator_cannot_block_themselves_in_the_admin_either(staff_client, admin_user):
+    form = staff_client.post(f"/admin/staff/user/{admin_user.pk}/change/", change_form(admin_user, is_active=""))
+    action = staff_client.post(
         "/admin/staff/user/", {"action": "block_users", "_selected_action": [admin_user.pk], "index": 0}, follow=True
     )
 
@@ -135,10 +132,10 @@ def test_an_administrator_cannot_block_themselves_in_the_admin_either(desk, admi
     assert not audit(AuditAction.USER_BLOCKED, admin_user)
 
 
-def test_the_block_action_reports_what_it_refused(desk, alice, db):
+def test_the_block_action_reports_what_it_refused(staff_client, alice, db):
     colleague = UserFactory(username="colleague", roles=[Role.ADMINISTRATOR])
 
-    response = desk.post(
+    response = staff_client.post(
         "/admin/staff/user/",
         {"action": "block_users", "_selected_action": [alice.pk, colleague.pk], "index": 0},
         follow=True,
@@ -164,11 +161,13 @@ def absence_row(days: int, **extra) -> dict:
     }
 
 
-def test_saving_a_doctor_page_with_three_new_absences_enqueues_one_regeneration(desk, dr_carol, sent, on_commit):
+def test_saving_a_doctor_page_with_three_new_absences_enqueues_one_regeneration(
+    staff_client, dr_carol, sent, on_commit
+):
     rows = [absence_row(days) for days in (3, 4, 5)]
 
     with on_commit:
-        response = desk.post(doctor_url(dr_carol), doctor_form(absences=rows))
+        response = staff_client.post(doctor_url(dr_carol), doctor_form(absences=rows))
 
     assert response.status_code == 302
     assert Absence.objects.filter(doctor=dr_carol).count() == 3
@@ -176,12 +175,12 @@ def test_saving_a_doctor_page_with_three_new_absences_enqueues_one_regeneration(
     assert sent == [dr_carol.pk]
 
 
-def test_an_edited_absence_is_updated_in_place_by_the_service(desk, admin_user, dr_carol, sent, on_commit):
+def test_an_edited_absence_is_updated_in_place_by_the_service(staff_client, admin_user, dr_carol, sent, on_commit):
     absence = AbsenceFactory(doctor=dr_carol, comment="old")
     row = absence_row(6, id=absence.pk, doctor=dr_carol.pk, comment="new")
 
     with on_commit:
-        response = desk.post(doctor_url(dr_carol), doctor_form(absences=[row], initial_absences=1))
+        response = staff_client.post(doctor_url(dr_carol), doctor_form(absences=[row], initial_absences=1))
 
     assert response.status_code == 302
     [kept] = Absence.objects.filter(doctor=dr_carol)

@@ -40,20 +40,12 @@ import redis
 import requests
 from django.conf import settings
 
+from hospital.tests.browser import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (requirements-dev.txt)")
 
 ROOT = Path(settings.BASE_DIR)
 ENTRYPOINT = ROOT / "scripts" / "entrypoint.sh"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = ROOT / "artifacts" / "smoke"
 SUPERUSER = ("root", "smoke superuser pass phrase 1")
 ADMINISTRATOR = ("desk.admin", "smoke administrator pass phrase 2")
@@ -66,7 +58,7 @@ SERVER_ERROR = re.compile(r'" 5\d\d |Traceback \(most recent call last\)|ERROR/|
 pytestmark = [
     pytest.mark.smoke,
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)"),
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM),
 ]
 
 

@@ -33,14 +33,6 @@ def colleague(db):
 
 
 @pytest.fixture
-def desk(client, admin_user):
-    """The admin site as the administrator `admin` (the role, no superuser flag)."""
-    roles_ensure()
-    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-@pytest.fixture
 def superdesk(client, root):
     roles_ensure()
     client.force_login(root, backend="django.contrib.auth.backends.ModelBackend")
@@ -166,8 +158,8 @@ def change_form(user: User, **overrides) -> dict:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def test_an_administrator_cannot_make_themselves_a_superuser_in_the_admin(desk, admin_user):
-    response = desk.post(
+def test_an_administrator_cannot_make_themselves_a_superuser_in_the_admin(staff_client, admin_user):
+    response = staff_client.post(
         f"/admin/staff/user/{admin_user.pk}/change/",
         change_form(admin_user, is_superuser="on", is_staff="on", user_permissions=[Permission.objects.first().pk]),
     )
@@ -179,17 +171,19 @@ def test_an_administrator_cannot_make_themselves_a_superuser_in_the_admin(desk, 
 
 
 @pytest.mark.parametrize("target", ["root", "colleague"])
-def test_the_admin_shows_superusers_and_other_administrators_read_only_to_an_administrator(desk, target, request):
+def test_the_admin_shows_superusers_and_other_administrators_read_only_to_an_administrator(
+    staff_client, target, request
+):
     victim = request.getfixturevalue(target)
     before = unchanged(victim)
 
-    page = desk.get(f"/admin/staff/user/{victim.pk}/change/")
-    posted = desk.post(f"/admin/staff/user/{victim.pk}/change/", change_form(victim, email="pwned@x.example"))
-    password = desk.post(
+    page = staff_client.get(f"/admin/staff/user/{victim.pk}/change/")
+    posted = staff_client.post(f"/admin/staff/user/{victim.pk}/change/", change_form(victim, email="pwned@x.example"))
+    password = staff_client.post(
         f"/admin/staff/user/{victim.pk}/password/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
     )
-    deleted = desk.post(f"/admin/staff/user/{victim.pk}/delete/", {"post": "yes"})
-    blocked = desk.post(
+    deleted = staff_client.post(f"/admin/staff/user/{victim.pk}/delete/", {"post": "yes"})
+    blocked = staff_client.post(
         "/admin/staff/user/", {"action": "block_users", "_selected_action": [victim.pk], "index": 0}, follow=True
     )
 
@@ -201,9 +195,9 @@ def test_the_admin_shows_superusers_and_other_administrators_read_only_to_an_adm
     assert unchanged(victim) == before
 
 
-def test_an_administrator_cannot_add_an_administrator_in_the_admin(desk):
+def test_an_administrator_cannot_add_an_administrator_in_the_admin(staff_client):
     administrators = Group.objects.get(name=Role.ADMINISTRATOR)
-    response = desk.post(
+    response = staff_client.post(
         "/admin/staff/user/add/",
         {
             "username": "mole",
