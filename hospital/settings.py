@@ -360,3 +360,5 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 # Importing needs the model's "add" permission, exporting its "view" permission.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+# A control character in free text (an absence's comment) cannot go into XLSX: replaced, not a 500.
+IMPORT_EXPORT_ESCAPE_ILLEGAL_CHARS_ON_EXPORT = True

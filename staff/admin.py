@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ExportMixin, ImportExportMixin
+from knox.models import AuthToken
 
 from hospital.admin_base import AllOrNothingImportMixin, ReadOnlyAdmin
 from hospital.errors import ServiceError
@@ -20,7 +21,7 @@ from hospital.imports import FILE_FORMATS
 from . import services
 from .models import AuditEvent, User
 from .resources import AuditEventResource, PatientResource, UserResource
-from .roles import Role
+from .roles import ROLES_REQUIRED, Role
 
 
 class RoleFilter(admin.SimpleListFilter):
@@ -50,7 +51,17 @@ def role_names(groups) -> list[str]:
     return sorted(group.name for group in groups or ())
 
 
-class HospitalUserCreationForm(ActorFormMixin, UserCreationForm):
+class RolesRequiredMixin:
+    """At least one role, as the API asks (a user without one can do nothing)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "groups" in self.fields:
+            self.fields["groups"].required = True
+            self.fields["groups"].error_messages["required"] = ROLES_REQUIRED
+
+
+class HospitalUserCreationForm(ActorFormMixin, RolesRequiredMixin, UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username", *services.UPDATABLE_FIELDS[1:], "groups")
@@ -62,7 +73,7 @@ class HospitalUserCreationForm(ActorFormMixin, UserCreationForm):
         return cleaned
 
 
-class HospitalUserChangeForm(ActorFormMixin, UserChangeForm):
+class HospitalUserChangeForm(ActorFormMixin, RolesRequiredMixin, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = ("username", *services.UPDATABLE_FIELDS[1:], "groups", "is_active")
@@ -160,6 +171,18 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
         # Deleting in bulk would skip the per-user rule and side effects: one at a time, by the service.
         actions.pop("delete_selected", None)
         return actions
+
+    def save_form(self, request, form, change):
+        # The add form's save() would hash the password (slow with Argon2) and user_create hashes it
+        # again: the service alone builds the new user.
+        return form.instance if not change else super().save_form(request, form, change)
+
+    def get_deleted_objects(self, objs, request):
+        to_delete, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Deleting a user deletes their API tokens, which administrators may not manage one by one:
+        # user_delete revokes them itself, so they need no permission of their own.
+        perms_needed.discard(str(AuthToken._meta.verbose_name))
+        return to_delete, model_count, perms_needed, protected
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+ROLES_REQUIRED = _("Give the user at least one role.")
+
 
 class Role(models.TextChoices):
     PATIENT = "patient", _("patient")

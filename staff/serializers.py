@@ -13,9 +13,8 @@ from hospital.fields import IsoDateField
 from hospital.openapi import NO_NULL_CHARACTERS, NOT_BLANK, SchemaPattern
 
 from .models import BIRTH_DATE_IN_FUTURE, NAME_FORBIDDEN, NAME_INVALID, USERNAME_TAKEN, Sex, User
-from .roles import Role
+from .roles import ROLES_REQUIRED, Role
 
-ROLES_REQUIRED = _("Give the user at least one role.")
 WRONG_CREDENTIALS = _("Unable to log in with the provided credentials.")
 
 

@@ -76,8 +76,11 @@ def roles_ensure() -> list[Group]:
 
 
 def user_is_protected(user: User) -> bool:
-    """Superusers and administrators: people only a superuser manages."""
-    return user.is_superuser or user.has_role(Role.ADMINISTRATOR)
+    """Superusers, administrators and any account with access beyond a role (staff status, its own
+    permissions, or a group that is not a role): people only a superuser manages."""
+    if user.is_superuser or user.is_staff or user.has_role(Role.ADMINISTRATOR):
+        return True
+    return user.user_permissions.exists() or user.groups.exclude(name__in=Role.values).exists()
 
 
 def user_manage_refusal(*, actor: User | None, user: User | None = None, groups=None) -> ServiceError | None:

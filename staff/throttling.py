@@ -1,4 +1,8 @@
-"""Login throttles: one bucket per username and one per client address."""
+"""Login throttles: one bucket per username *from an address*, and one per client address.
+
+A bucket per username alone would let anyone who sends ten wrong passwords a minute keep its
+owner out from every address; like the lockout, it counts a username from one address.
+"""
 
 import hashlib
 
@@ -16,7 +20,8 @@ class LoginUsernameThrottle(SimpleRateThrottle):
             return None
         # Case-folded so that "Alice" and "alice" share one bucket; hashed so that any username
         # makes a valid, fixed-length cache key (and none is stored in the cache in clear).
-        ident = hashlib.sha256(username.casefold()[:150].encode()).hexdigest()
+        who = f"{username.casefold()[:150]}\n{client_address(request)}"
+        ident = hashlib.sha256(who.encode()).hexdigest()
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 

@@ -101,3 +101,12 @@ def test_xlsx_exports_hold_no_formula(staff_client, poisoned, url):
     assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
     assert not [cell.value for cell in cells if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START)]
     assert any(neutralised(cell.value) for cell in cells), "no payload reached the export"
+
+
+def test_a_control_character_in_free_text_does_not_break_the_xlsx_export(staff_client, dr_carol):
+    AbsenceFactory(doctor=dr_carol, comment="bell\x07here")
+
+    response = post_export(staff_client, "/admin/appointments/absence/export/", "1")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert "bell\ufffdhere" in [cell.value for row in sheet.iter_rows(min_row=2) for cell in row]

@@ -249,3 +249,51 @@ def test_an_administrators_import_cannot_rewrite_a_superuser_or_another_administ
     assert not outcome.ok
     assert "Only a superuser" in " ".join(str(problem) for problem in outcome.problems)
     assert unchanged(root) == before and User.objects.get(pk=root.pk).last_name != "Pwned"
+
+
+@pytest.mark.parametrize("access", ["is_staff", "permission", "other_group"])
+def test_accounts_with_access_beyond_a_role_are_protected_too(login, admin_user, access):
+    ops = UserFactory(username="ops", roles=[Role.PATIENT])
+    if access == "is_staff":
+        User.objects.filter(pk=ops.pk).update(is_staff=True)
+    elif access == "permission":
+        ops.user_permissions.add(Permission.objects.get(codename="change_group"))
+    else:
+        ops.groups.add(Group.objects.create(name="ops"))
+    before = unchanged(ops)
+
+    response = login(admin_user).patch(f"/api/user/update/{ops.pk}", {"password": NEW_PASSWORD}, format="json")
+
+    assert (response.status_code, response.json()["code"]) == (403, "protected_user")
+    assert unchanged(ops) == before
+
+
+def test_an_administrator_deletes_a_patient_with_an_api_token_through_the_service(staff_client, admin_user, alice):
+    from staff.models import AuditAction, AuditEvent
+
+    AuthToken.objects.create(alice)
+
+    page = staff_client.get(f"/admin/staff/user/{alice.pk}/delete/")
+    response = staff_client.post(f"/admin/staff/user/{alice.pk}/delete/", {"post": "yes"})
+
+    assert page.status_code == 200 and response.status_code == 302
+    assert not User.objects.filter(pk=alice.pk).exists()
+    assert not AuthToken.objects.filter(user_id=alice.pk).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.USER_DELETED, target_id=alice.pk, actor=admin_user).exists()
+
+
+def test_a_user_added_in_the_admin_needs_a_role_as_in_the_api(staff_client):
+    response = staff_client.post(
+        "/admin/staff/user/add/",
+        {
+            "username": "norole",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+            "last_name": "N",
+            "first_name": "R",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["groups"] == ["Give the user at least one role."]
+    assert not User.objects.filter(username="norole").exists()
