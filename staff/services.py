@@ -114,7 +114,10 @@ def user_block_refusal(*, actor: User | None, user: User) -> ServiceError | None
 
 
 def _set_roles(user: User, roles: list[str]) -> None:
-    user.groups.set(Group.objects.filter(name__in=roles))
+    """Make the user's role groups exactly `roles`; any other group (a superuser's doing) stays."""
+    role_groups = Group.objects.filter(name__in=Role.values)
+    user.groups.remove(*role_groups.exclude(name__in=roles))
+    user.groups.add(*role_groups.filter(name__in=roles))
     user.__dict__.pop("role_names", None)
     # The admin is open to administrators; superusers keep their flag whatever their roles.
     user.is_staff = user.is_superuser or Role.ADMINISTRATOR in roles
@@ -221,7 +224,7 @@ def user_update(
     if password:
         tokens_revoke(user=user)
     if groups is not None:
-        old_groups = sorted(user.role_names)
+        old_groups = sorted(name for name in user.role_names if name in Role.values)
         if old_groups != sorted(groups):
             changes["groups"] = [old_groups, sorted(groups)]
         _set_roles(user, groups)

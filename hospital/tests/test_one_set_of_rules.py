@@ -211,3 +211,18 @@ def test_a_doctor_who_lost_the_role_offers_no_slot_even_before_regeneration(logi
     response = login(alice).post(f"/api/doctor/appointment/{slot.pk}")
 
     assert (response.status_code, response.json()["code"]) == (404, "slot_not_found")
+
+
+def test_changing_roles_keeps_a_group_that_is_not_a_role(client, db):
+    roles_ensure()
+    root = User.objects.create_superuser("root", "root@clinic.example", PASSWORD)
+    client.force_login(root, backend="django.contrib.auth.backends.ModelBackend")
+    ops = UserFactory(username="ops", roles=[Role.PATIENT])
+    ops.groups.add(Group.objects.create(name="ops"))
+
+    response = client.post(f"/admin/staff/user/{ops.pk}/change/", change_form(ops, groups=role_ids(Role.DOCTOR)))
+
+    assert response.status_code == 302
+    assert set(User.objects.get(pk=ops.pk).groups.values_list("name", flat=True)) == {"doctor", "ops"}
+    [event] = audit(AuditAction.USER_CHANGED, ops)
+    assert event.changes["groups"] == [["patient"], ["doctor"]]
