@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -144,6 +145,7 @@ def live_server(request):
     threads.)
     """
     from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
     from django.views.static import serve
     from pytest_django.live_server_helper import LiveServer
 
@@ -154,10 +156,27 @@ def live_server(request):
         return serve(request, self.file_path(request.path), document_root=settings.STATIC_ROOT)
 
     StaticFilesHandler.serve = serve_collected
-    server = LiveServer(request.config.getvalue("liveserver") or "localhost")
+    # On SQLite the test database is in memory, and every request thread of the threaded server
+    # shares its one connection: two requests at once (a page and an autocomplete) could hang
+    # there. One request at a time on SQLite; PostgreSQL keeps the threaded server.
+    threaded = LiveServerThread.server_class
+    if connection.vendor == "sqlite":
+        LiveServerThread.server_class = _SerialWSGIServer
+    try:
+        server = LiveServer(request.config.getvalue("liveserver") or "localhost")
+    finally:
+        LiveServerThread.server_class = threaded
     yield server
     server.stop()
     StaticFilesHandler.serve = original
+
+
+class _SerialWSGIServer(WSGIServer):
+    """Django's plain (one request at a time) WSGI server, as LiveServerThread constructs servers."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connections_override = connections_override
 
 
 @pytest.fixture
