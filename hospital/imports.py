@@ -20,7 +20,8 @@ from import_export import widgets
 from import_export.formats import base_formats
 from tqdm import tqdm
 
-DATE_INVALID = _("Enter the date as YYYY-MM-DD.")
+from hospital.filters import DATE_INVALID
+
 MISSING_COLUMNS = _("The file has no column(s): %(columns)s.")
 UNREADABLE_FILE = _("The file cannot be read as %(format)s: %(error)s")
 UNSUPPORTED_FORMAT = _("Only .csv and .xlsx files can be imported.")
