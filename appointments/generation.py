@@ -4,17 +4,18 @@ Called by the Celery tasks, `manage.py generate_slots`, the imports and the test
 reconciliation are in the docstring of slots_generate_for_doctors.
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from staff.models import User
-from staff.roles import Role
 
 from . import planner
 from .models import Absence, DoctorSchedule, Timetable, WorkingHours
@@ -31,8 +32,7 @@ class GenerationResult:
 
 def doctor_plan(*, schedule: DoctorSchedule, now: datetime, zone: ZoneInfo | None = None) -> list[planner.Slot]:
     """The slots the doctor's current schedule asks for (nothing for a blocked doctor)."""
-    # A blocked doctor, or one who is no longer a doctor, offers nothing.
-    if not schedule.doctor.is_active or not schedule.doctor.is_doctor:
+    if not schedule.doctor.is_active_doctor:
         return []
     hours = [planner.WorkingInterval(h.weekday, h.start, h.end) for h in schedule.working_hours.all()]
     absences = Absence.objects.filter(doctor_id=schedule.doctor_id, end__gt=now).values_list("start", "end")
@@ -67,15 +67,42 @@ def slots_generate_for_doctors(*, doctor_ids: Iterable[int], now: datetime | Non
     ids = sorted({int(pk) for pk in doctor_ids})
     if not ids:
         return []
-    totals = {pk: {"created": 0, "deleted": 0, "conflicts": 0} for pk in ids}
+    totals = {pk: _Counts() for pk in ids}
     with transaction.atomic():
         plans = _plans_locked(ids, now)
         if plans:
             _reconcile(plans, now, totals)
             DoctorSchedule.objects.filter(pk__in=list(plans)).update(generated_at=now)
-    return [GenerationResult(pk, **totals[pk]) for pk in ids]
+    return [GenerationResult(pk, totals[pk].created, totals[pk].deleted, totals[pk].conflicts) for pk in ids]
 
 
+def doctors_to_generate() -> QuerySet:
+    """Ids of the doctors a sweep covers: active doctors with at least one working interval."""
+    return (
+        DoctorSchedule.objects.filter(doctor__in=User.objects.active_doctors(), working_hours__isnull=False)
+        .order_by("doctor_id")
+        .values_list("doctor_id", flat=True)
+        .distinct()
+    )
+
+
+def doctor_batches(batch_size: int | None = None) -> Iterator[list[int]]:
+    """The sweep's doctors in id order, in batches of SLOT_GENERATION_BATCH_SIZE (one transaction each)."""
+    size = batch_size or settings.SLOT_GENERATION_BATCH_SIZE
+    doctor_ids = list(doctors_to_generate())
+    for first in range(0, len(doctor_ids), size):
+        yield doctor_ids[first : first + size]
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    deleted: int = 0
+    conflicts: int = 0
+
+
+# A plan: the (start, stop) of each slot, in microseconds since the epoch.
+Plan = tuple[tuple[int, int], ...]
 # Slots travel to PostgreSQL and back as microseconds since the epoch: integers are cheap to send
 # in bulk, and `'epoch' + n * 1 microsecond` turns them back into the exact instants.
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -86,100 +113,132 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
-def _plans_locked(doctor_ids: list[int], now: datetime) -> dict[int, tuple[tuple[int, int], ...]]:
-    """Lock the doctors' schedules and plan their slots: {doctor id: ((start, stop), ...)} in microseconds.
+def _plans_locked(doctor_ids: list[int], now: datetime) -> dict[int, Plan]:
+    """Lock the doctors' schedules and plan their slots: {doctor id: ((start, stop), ...)}.
 
-    Doctors without a schedule are left out. Doctors with the same hours, slot length and horizon
-    and no absence share one plan object (the planner is pure, so one run serves them all).
+    Doctors without a schedule are left out; a blocked or demoted doctor's plan is empty. Doctors
+    with the same hours, slot length and horizon and no absence share one plan object (the planner
+    is pure, so one run serves them all).
     """
-    is_doctor = Exists(User.groups.through.objects.filter(user_id=OuterRef("doctor_id"), group__name=Role.DOCTOR))
-    # The same row lock as schedule_update. PostgreSQL sorts before it locks, so batches that share
-    # doctors take the locks in the same order and never deadlock.
-    schedules = list(
-        DoctorSchedule.objects.select_for_update(of=("self",))
-        .filter(doctor_id__in=doctor_ids)
-        .annotate(is_doctor=is_doctor)
-        .order_by("doctor_id")
-        .values_list("doctor_id", "slot_minutes", "horizon_days", "doctor__is_active", "is_doctor")
-    )
+    schedules = _schedules_locked(doctor_ids)
     if not schedules:
         return {}
-    hours: dict[int, list[planner.WorkingInterval]] = {}
-    for schedule_id, weekday, start, end in WorkingHours.objects.filter(schedule_id__in=doctor_ids).values_list(
-        "schedule_id", "weekday", "start", "end"
-    ):
-        hours.setdefault(schedule_id, []).append(planner.WorkingInterval(weekday, start, end))
-    absences: dict[int, list[tuple[datetime, datetime]]] = {}
-    for doctor_id, start, end in Absence.objects.filter(doctor_id__in=doctor_ids, end__gt=now).values_list(
-        "doctor_id", "start", "end"
-    ):
-        absences.setdefault(doctor_id, []).append((start, end))
-
+    hours = _hours_by_doctor(doctor_ids)
+    absences = _absences_by_doctor(doctor_ids, now)
     zone = clinic_zone()
-    shared: dict[tuple, tuple[tuple[int, int], ...]] = {}
-    plans = {}
-    for doctor_id, slot_minutes, horizon_days, is_active, is_doctor_now in schedules:
-        # A blocked doctor, or one who is no longer a doctor, offers nothing.
-        if not is_active or not is_doctor_now:
+    shared: dict[tuple, Plan] = {}
+    plans: dict[int, Plan] = {}
+    for doctor_id, slot_minutes, horizon_days, offers_slots in schedules:
+        if not offers_slots:
             plans[doctor_id] = ()
             continue
-        intervals = tuple(sorted(hours.get(doctor_id, ())))
-        key = (intervals, slot_minutes, horizon_days)
+        key = (tuple(sorted(hours.get(doctor_id, ()))), slot_minutes, horizon_days)
         own_absences = absences.get(doctor_id, [])
-        if not own_absences and key in shared:
-            plans[doctor_id] = shared[key]
-            continue
-        plan = planner.plan_slots(
-            hours=intervals,
-            absences=own_absences,
-            slot_minutes=slot_minutes,
-            horizon_days=horizon_days,
-            zone=zone,
-            now=now,
-        )
-        plans[doctor_id] = tuple((_micros(slot.start), _micros(slot.stop)) for slot in plan)
-        if not own_absences:
-            shared[key] = plans[doctor_id]
+        if own_absences or key not in shared:
+            slots = planner.plan_slots(
+                hours=key[0],
+                absences=own_absences,
+                slot_minutes=slot_minutes,
+                horizon_days=horizon_days,
+                zone=zone,
+                now=now,
+            )
+            plan = tuple((_micros(slot.start), _micros(slot.stop)) for slot in slots)
+            if own_absences:
+                plans[doctor_id] = plan
+                continue
+            shared[key] = plan
+        plans[doctor_id] = shared[key]
     return plans
 
 
-def _reconcile(plans: dict[int, tuple[tuple[int, int], ...]], now: datetime, totals: dict[int, dict]) -> None:
-    """Make the doctors' future slots match their plans; add the counts to `totals`."""
-    if connection.vendor == "postgresql":
-        changes = _slot_changes_postgresql(plans, now)
-    else:
-        changes = _slot_changes_python(plans, now)
-    stale_free: dict[int, list[int]] = {}
-    booked: dict[int, list[tuple[int, int, int, bool, bool]]] = {}
-    missing: dict[int, list[tuple[int, int]]] = {}
-    for pk, doctor_id, client_id, flagged, wanted, start, stop in changes:
-        if pk is None:
-            missing.setdefault(doctor_id, []).append((start, stop))
-        elif client_id is None:
-            stale_free.setdefault(doctor_id, []).append(pk)
-        else:
-            booked.setdefault(doctor_id, []).append((pk, start, stop, flagged, wanted))
+def _schedules_locked(doctor_ids: list[int]) -> list[tuple[int, int, int, bool]]:
+    """(doctor id, slot minutes, horizon days, offers slots) of each schedule, its row locked."""
+    offers_slots = Exists(User.objects.active_doctors().filter(pk=OuterRef("doctor_id")))
+    # The same row lock as schedule_update. PostgreSQL sorts before it locks, so batches that share
+    # doctors take the locks in the same order and never deadlock.
+    return list(
+        DoctorSchedule.objects.select_for_update(of=("self",))
+        .filter(doctor_id__in=doctor_ids)
+        .annotate(offers_slots=offers_slots)
+        .order_by("doctor_id")
+        .values_list("doctor_id", "slot_minutes", "horizon_days", "offers_slots")
+    )
 
+
+def _hours_by_doctor(doctor_ids: list[int]) -> dict[int, list[planner.WorkingInterval]]:
+    hours: dict[int, list[planner.WorkingInterval]] = defaultdict(list)
+    rows = WorkingHours.objects.filter(schedule_id__in=doctor_ids).values_list("schedule_id", "weekday", "start", "end")
+    for schedule_id, weekday, start, end in rows:
+        hours[schedule_id].append(planner.WorkingInterval(weekday, start, end))
+    return hours
+
+
+def _absences_by_doctor(doctor_ids: list[int], now: datetime) -> dict[int, list[tuple[datetime, datetime]]]:
+    absences: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    rows = Absence.objects.filter(doctor_id__in=doctor_ids, end__gt=now).values_list("doctor_id", "start", "end")
+    for doctor_id, start, end in rows:
+        absences[doctor_id].append((start, end))
+    return absences
+
+
+@dataclass
+class _Changes:
+    """What separates the doctors' future rows from their plans, by doctor id."""
+
+    missing: dict[int, list[tuple[int, int]]] = field(default_factory=lambda: defaultdict(list))
+    stale_free: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # (id, start, stop, flagged as conflict, still in the plan) of each booked future row.
+    booked: dict[int, list[tuple[int, int, int, bool, bool]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _reconcile(plans: dict[int, Plan], now: datetime, totals: dict[int, _Counts]) -> None:
+    """Make the doctors' future slots match their plans; add the counts to `totals`."""
+    changes = _classify(plans, now)
+    _delete_stale_free(changes.stale_free, totals)
+    _insert_missing(changes, totals)
+    _flag_conflicts(changes.booked, totals)
+
+
+def _classify(plans: dict[int, Plan], now: datetime) -> _Changes:
+    compare = _slot_changes_postgresql if connection.vendor == "postgresql" else _slot_changes_python
+    changes = _Changes()
+    for pk, doctor_id, client_id, flagged, wanted, start, stop in compare(plans, now):
+        if pk is None:
+            changes.missing[doctor_id].append((start, stop))
+        elif client_id is None:
+            changes.stale_free[doctor_id].append(pk)
+        else:
+            changes.booked[doctor_id].append((pk, start, stop, flagged, wanted))
+    return changes
+
+
+def _delete_stale_free(stale_free: dict[int, list[int]], totals: dict[int, _Counts]) -> None:
     for doctor_id, pks in stale_free.items():
         # One conditional DELETE per doctor: a slot booked since we read it keeps its patient...
-        totals[doctor_id]["deleted"], _ = Timetable.objects.filter(pk__in=pks, client__isnull=True).delete()
-        if totals[doctor_id]["deleted"] < len(pks):
+        totals[doctor_id].deleted, _ = Timetable.objects.filter(pk__in=pks, client__isnull=True).delete()
+        if totals[doctor_id].deleted < len(pks):
             # ...and, being booked outside the plan, is a conflict (the rows left are the booked ones).
-            totals[doctor_id]["conflicts"] += Timetable.objects.filter(pk__in=pks).update(conflict=True)
+            totals[doctor_id].conflicts += Timetable.objects.filter(pk__in=pks).update(conflict=True)
 
+
+def _insert_missing(changes: _Changes, totals: dict[int, _Counts]) -> None:
     # A new slot must not overlap a booked slot that survives from an older plan.
-    for doctor_id, slots in booked.items():
-        if doctor_id in missing:
-            booked_intervals = planner.IntervalSet((start, stop) for _, start, stop, _, _ in slots)
-            missing[doctor_id] = [slot for slot in missing[doctor_id] if not booked_intervals.overlaps(*slot)]
-    if any(missing.values()):
-        _insert_slots(missing, totals)
+    for doctor_id, slots in changes.booked.items():
+        if doctor_id in changes.missing:
+            booked = planner.IntervalSet((start, stop) for _, start, stop, _, _ in slots)
+            changes.missing[doctor_id] = [slot for slot in changes.missing[doctor_id] if not booked.overlaps(*slot)]
+    if any(changes.missing.values()):
+        _insert_slots(changes.missing, totals)
 
+
+def _flag_conflicts(booked: dict[int, list[tuple[int, int, int, bool, bool]]], totals: dict[int, _Counts]) -> None:
+    """Flag booked rows the plan no longer has as conflicts, and clear the flag of those it has again."""
     now_conflicting, now_fine = [], []
     for doctor_id, slots in booked.items():
         for pk, _, _, flagged, wanted in slots:
             if not wanted:
-                totals[doctor_id]["conflicts"] += 1
+                totals[doctor_id].conflicts += 1
                 if not flagged:
                     now_conflicting.append(pk)
             elif flagged:
@@ -224,7 +283,7 @@ def _int_array(values: Iterable[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def _slot_changes_postgresql(plans: dict[int, tuple[tuple[int, int], ...]], now: datetime) -> list[tuple]:
+def _slot_changes_postgresql(plans: dict[int, Plan], now: datetime) -> list[tuple]:
     """The comparison of plans and rows done by PostgreSQL: each shared plan is sent once."""
     plan_ids: dict[int, int] = {}
     doctor_plans, plan_rows = [], []
@@ -248,7 +307,7 @@ def _slot_changes_postgresql(plans: dict[int, tuple[tuple[int, int], ...]], now:
         return cursor.fetchall()
 
 
-def _slot_changes_python(plans: dict[int, tuple[tuple[int, int], ...]], now: datetime) -> list[tuple]:
+def _slot_changes_python(plans: dict[int, Plan], now: datetime) -> list[tuple]:
     """The same comparison in Python, for databases other than PostgreSQL."""
     wanted = {doctor_id: set(plan) for doctor_id, plan in plans.items()}
     found: dict[int, set[tuple[int, int]]] = {doctor_id: set() for doctor_id in plans}
@@ -283,7 +342,7 @@ SELECT doctor_id, count(*) FROM inserted GROUP BY doctor_id
 """
 
 
-def _insert_slots(missing: dict[int, list[tuple[int, int]]], totals: dict[int, dict]) -> None:
+def _insert_slots(missing: dict[int, list[tuple[int, int]]], totals: dict[int, _Counts]) -> None:
     """Insert the missing slots in (doctor, start) order, skipping any (doctor, start) that a row already holds."""
     # Skipping relies on the unique (doctor, start_time) constraint: a row that a concurrent run or
     # a surviving booked slot already holds is never duplicated.
@@ -292,7 +351,7 @@ def _insert_slots(missing: dict[int, list[tuple[int, int]]], totals: dict[int, d
         with connection.cursor() as cursor:
             cursor.execute(_INSERT_SQL, [_int_array(column) for column in zip(*rows, strict=True)])
             for doctor_id, created in cursor.fetchall():
-                totals[doctor_id]["created"] += created
+                totals[doctor_id].created += created
         return
     for doctor_id in sorted(missing):
         new = [
@@ -303,16 +362,4 @@ def _insert_slots(missing: dict[int, list[tuple[int, int]]], totals: dict[int, d
             )
             for start, stop in sorted(missing[doctor_id])
         ]
-        totals[doctor_id]["created"] += len(Timetable.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True))
-
-
-def doctors_to_generate():
-    """Ids of the doctors a sweep covers: active doctors with at least one working interval."""
-    return (
-        DoctorSchedule.objects.filter(
-            doctor__is_active=True, doctor__groups__name=Role.DOCTOR, working_hours__isnull=False
-        )
-        .order_by("doctor_id")
-        .values_list("doctor_id", flat=True)
-        .distinct()
-    )
+        totals[doctor_id].created += len(Timetable.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True))

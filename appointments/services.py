@@ -265,7 +265,7 @@ def slot_book(*, slot_id: int, patient: User, actor: User | None = None, now: da
     slot = Timetable.objects.select_related("doctor").filter(pk=slot_id).first()
     # A blocked doctor, or one who no longer has the role, offers nothing from that commit on,
     # before the regeneration that deletes their free slots has run.
-    if slot is None or not slot.doctor.is_active or not slot.doctor.is_doctor:
+    if slot is None or not slot.doctor.is_active_doctor:
         raise SlotNotFound()
     if slot.client_id is not None:
         raise SlotTaken()

@@ -23,14 +23,14 @@ _SOFT_LIMIT = max(5, int(settings.SLOT_GENERATION_INTERVAL * 0.8))
 )
 def generate_slots_sweep() -> dict:
     """Fan the active doctors out in batches so that several workers share the sweep."""
-    batch_size = settings.SLOT_GENERATION_BATCH_SIZE
-    doctor_ids = list(generation.doctors_to_generate())
-    batches = [doctor_ids[i : i + batch_size] for i in range(0, len(doctor_ids), batch_size)]
-    for batch in batches:
+    doctors = batches = 0
+    for batch in generation.doctor_batches():
         # A batch not started within one interval is stale: the next sweep covers it.
         generate_slots_for_doctors.apply_async(args=[batch], expires=settings.SLOT_GENERATION_INTERVAL)
-    logger.info("Slot sweep: %d doctors in %d batches", len(doctor_ids), len(batches))
-    return {"doctors": len(doctor_ids), "batches": len(batches)}
+        doctors += len(batch)
+        batches += 1
+    logger.info("Slot sweep: %d doctors in %d batches", doctors, batches)
+    return {"doctors": doctors, "batches": batches}
 
 
 @shared_task(

@@ -80,12 +80,12 @@ def main() -> None:
         profiler.start()
 
     totals = Counter()
-    batches = 0
+    batches = doctors = 0
     started = time.perf_counter()
     with connection.execute_wrapper(timed):
-        doctor_ids = list(generation.doctors_to_generate())
-        for first in range(0, len(doctor_ids), batch_size):
-            results = generation.slots_generate_for_doctors(doctor_ids=doctor_ids[first : first + batch_size], now=now)
+        for batch in generation.doctor_batches(batch_size):
+            doctors += len(batch)
+            results = generation.slots_generate_for_doctors(doctor_ids=batch, now=now)
             batches += 1
             for result in results:
                 totals.update(created=result.created, deleted=result.deleted, conflicts=result.conflicts)
@@ -102,7 +102,7 @@ def main() -> None:
         json.dumps(
             {
                 "seconds": round(seconds, 4),
-                "doctors": len(doctor_ids),
+                "doctors": doctors,
                 "batches": batches,
                 "batch_size": batch_size,
                 "created": totals["created"],

@@ -47,7 +47,12 @@ class UserQuerySet(models.QuerySet):
         return self.filter(groups__name=role)
 
     def doctors(self):
+        """Users in the doctor group (a user is in a group at most once: the join never duplicates)."""
         return self.with_role(Role.DOCTOR)
+
+    def active_doctors(self):
+        """Doctors who are not blocked: the only ones whose slots exist and can be booked."""
+        return self.doctors().filter(is_active=True)
 
     def patients(self):
         return self.with_role(Role.PATIENT)
@@ -110,6 +115,11 @@ class User(AbstractUser):
     @property
     def is_doctor(self) -> bool:
         return self.has_role(Role.DOCTOR)
+
+    @property
+    def is_active_doctor(self) -> bool:
+        """The instance form of UserQuerySet.active_doctors: a blocked or demoted doctor offers nothing."""
+        return self.is_active and self.is_doctor
 
     @property
     def is_administrator(self) -> bool:

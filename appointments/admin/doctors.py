@@ -310,7 +310,7 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
             "conflicts": len(patients),
             "timetable_url": reverse("admin:appointments_timetable_changelist")
             + f"?doctor={doctor.pk}&conflict__exact=1",
-            "blocked": not schedule.doctor.is_active or not schedule.doctor.is_doctor,
+            "blocked": not schedule.doctor.is_active_doctor,
         }
         return render_to_string("appointments/admin/week_preview.html", context)
 
