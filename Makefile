@@ -40,6 +40,7 @@ smoke: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-typecheck-only} $(VENV)/bin/mypy staff appointments hospital conftest.py
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -226,7 +226,7 @@ def _insert_missing(changes: _Changes, totals: dict[int, _Counts]) -> None:
     # A new slot must not overlap a booked slot that survives from an older plan.
     for doctor_id, slots in changes.booked.items():
         if doctor_id in changes.missing:
-            booked = planner.IntervalSet((start, stop) for _, start, stop, _, _ in slots)
+            booked = planner.IntervalSet[int]((start, stop) for _, start, stop, _, _ in slots)
             changes.missing[doctor_id] = [slot for slot in changes.missing[doctor_id] if not booked.overlaps(*slot)]
     if any(changes.missing.values()):
         _insert_slots(changes.missing, totals)
@@ -286,7 +286,8 @@ def _int_array(values: Iterable[int]) -> str:
 def _slot_changes_postgresql(plans: dict[int, Plan], now: datetime) -> list[tuple]:
     """The comparison of plans and rows done by PostgreSQL: each shared plan is sent once."""
     plan_ids: dict[int, int] = {}
-    doctor_plans, plan_rows = [], []
+    doctor_plans: list[int] = []
+    plan_rows: list[tuple[int, int, int]] = []
     for plan in plans.values():
         if id(plan) not in plan_ids:
             plan_ids[id(plan)] = len(plan_ids)
@@ -311,7 +312,7 @@ def _slot_changes_python(plans: dict[int, Plan], now: datetime) -> list[tuple]:
     """The same comparison in Python, for databases other than PostgreSQL."""
     wanted = {doctor_id: set(plan) for doctor_id, plan in plans.items()}
     found: dict[int, set[tuple[int, int]]] = {doctor_id: set() for doctor_id in plans}
-    changes = []
+    changes: list[tuple] = []
     existing = Timetable.objects.filter(doctor_id__in=list(plans), start_time__gt=now).values_list(
         "id", "doctor_id", "client_id", "conflict", "start_time", "stop_time"
     )

@@ -1,5 +1,7 @@
 """Time: doctors' schedules and absences, the Timetable of slots and the booking history."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -263,7 +265,7 @@ class Doctor(User):
     A proxy: no table of its own; the schedule and absences stay keyed on the user.
     """
 
-    objects = DoctorManager()
+    objects: ClassVar[DoctorManager] = DoctorManager()
 
     class Meta:
         proxy = True

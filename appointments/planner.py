@@ -17,6 +17,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 # The smallest step a datetime can take: "just before" an instant.
@@ -66,21 +67,25 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
-class IntervalSet:
+# Instants: aware datetimes, or microseconds since the epoch (generation compares those in bulk).
+Instant = TypeVar("Instant", datetime, int)
+
+
+class IntervalSet(Generic[Instant]):
     """Intervals (absences, booked slots) merged into disjoint ones, for O(log n) overlap checks."""
 
-    def __init__(self, intervals: Iterable[tuple[datetime, datetime]]):
-        merged: list[list[datetime]] = []
+    def __init__(self, intervals: Iterable[tuple[Instant, Instant]]):
+        merged: list[list[Instant]] = []
         # An interval that does not end after it starts holds no time, so it blocks nothing.
         for start, end in sorted(interval for interval in intervals if interval[0] < interval[1]):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
                 merged.append([start, end])
-        self.starts = [start for start, _ in merged]
-        self.ends = [end for _, end in merged]
+        self.starts: list[Instant] = [start for start, _ in merged]
+        self.ends: list[Instant] = [end for _, end in merged]
 
-    def overlaps(self, start: datetime, stop: datetime) -> bool:
+    def overlaps(self, start: Instant, stop: Instant) -> bool:
         """True when [start, stop) shares time with an absence; touching an edge is not overlapping."""
         if start >= stop:
             return False

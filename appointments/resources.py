@@ -65,7 +65,7 @@ def schedule_columns(schedule: DoctorSchedule | None) -> dict:
     by_day: dict[int, list] = {}
     for hours in schedule.working_hours.all():
         by_day.setdefault(hours.weekday, []).append((hours.start, hours.end))
-    columns = {"slot_minutes": schedule.slot_minutes, "horizon_days": schedule.horizon_days}
+    columns: dict[str, int | str] = {"slot_minutes": schedule.slot_minutes, "horizon_days": schedule.horizon_days}
     for weekday, column in enumerate(WEEKDAY_COLUMNS):
         columns[column] = intervals_format(by_day.get(weekday, ()))
     return columns
@@ -101,7 +101,7 @@ def _whole_number(value, model_field: str) -> int | None:
         number = int(value) if isinstance(value, float) and value.is_integer() else int(str(value).strip())
     except ValueError:
         raise ValidationError(WHOLE_NUMBER)
-    DoctorSchedule._meta.get_field(model_field).run_validators(number)
+    DoctorSchedule._meta.get_field(model_field).run_validators(number)  # type: ignore[union-attr]
     return number
 
 

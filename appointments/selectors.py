@@ -1,8 +1,9 @@
 """Reads with rules: which doctors, slots and appointments a caller may see."""
 
 from datetime import date, datetime
+from typing import Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -12,6 +13,8 @@ from staff.roles import Role
 from .models import Timetable
 from .planner import local_day_bounds
 from .zone import clinic_zone
+
+_M = TypeVar("_M", bound=Model)
 
 
 def doctors() -> QuerySet[User]:
@@ -37,7 +40,9 @@ def local_range(date_from: date | None, date_to: date | None) -> tuple[datetime 
     return start, end
 
 
-def in_local_dates(queryset: QuerySet, date_from: date | None, date_to: date | None, field="start_time"):
+def in_local_dates(
+    queryset: QuerySet[_M], date_from: date | None, date_to: date | None, field: str = "start_time"
+) -> QuerySet[_M]:
     start, end = local_range(date_from, date_to)
     if start is not None:
         queryset = queryset.filter(**{f"{field}__gte": start})
@@ -46,7 +51,7 @@ def in_local_dates(queryset: QuerySet, date_from: date | None, date_to: date | N
     return queryset
 
 
-def free_slots(*, doctor: User, date_from: date | None = None, date_to: date | None = None):
+def free_slots(*, doctor: User, date_from: date | None = None, date_to: date | None = None) -> QuerySet[Timetable, Any]:
     """The doctor's free future slots, ascending (served by the partial index on free slots)."""
     queryset = Timetable.objects.filter(doctor=doctor, client__isnull=True, start_time__gt=timezone.now())
     return in_local_dates(queryset, date_from, date_to).order_by("start_time").values("id", "start_time", "stop_time")

@@ -132,7 +132,8 @@ class WorkingHoursSerializer(serializers.Serializer):
 class ScheduleSerializer(serializers.Serializer):
     slot_minutes = serializers.IntegerField(min_value=SLOT_MINUTES_MIN, max_value=SLOT_MINUTES_MAX)
     horizon_days = serializers.IntegerField(min_value=HORIZON_DAYS_MIN, max_value=HORIZON_DAYS_MAX)
-    working_hours = WorkingHoursSerializer(many=True, max_length=MAX_INTERVALS_PER_WEEK)
+    # `many=True` builds a ListSerializer, which takes max_length; the stubs type the child class.
+    working_hours = WorkingHoursSerializer(many=True, max_length=MAX_INTERVALS_PER_WEEK)  # type: ignore[call-arg]
 
     @staticmethod
     def from_schedule(schedule) -> dict:

@@ -112,7 +112,7 @@ def working_hours_validate(hours: Iterable[tuple[int, time, time]]) -> list[tupl
     return ordered
 
 
-def _hours_text(hours) -> list[str]:
+def _hours_text(hours: Iterable[tuple[int, time, time]]) -> list[str]:
     return [f"{weekday}:{start:%H:%M}-{end:%H:%M}" for weekday, start, end in sorted(hours)]
 
 
@@ -206,7 +206,7 @@ class _Regeneration:
         self.doctor_id = doctor_id
         self.sent = False
 
-    def __call__(self):
+    def __call__(self) -> None:
         from .tasks import generate_slots_for_doctors
 
         self.sent = True

@@ -14,14 +14,16 @@ from .selectors import in_local_dates
 from .zone import clinic_zone
 
 
-def _scoped(queryset: QuerySet, *, date_from: date | None, date_to: date | None, doctor_id: int | None):
+def _scoped(
+    queryset: QuerySet[Timetable], *, date_from: date | None, date_to: date | None, doctor_id: int | None
+) -> QuerySet[Timetable]:
     queryset = in_local_dates(queryset, date_from, date_to)
     if doctor_id is not None:
         queryset = queryset.filter(doctor_id=doctor_id)
     return queryset
 
 
-def _local_day():
+def _local_day() -> TruncDate:
     # Days are the clinic's calendar days: a 23:30 local appointment counts on its local date,
     # whatever its UTC date, and DST days are 23 or 25 hours long.
     return TruncDate("start_time", tzinfo=clinic_zone())
@@ -46,7 +48,8 @@ def appointments_per_day(
     booked = _scoped(
         Timetable.objects.filter(client__isnull=False), date_from=date_from, date_to=date_to, doctor_id=doctor_id
     )
-    return list(booked.annotate(day=_local_day()).values("day").annotate(count=Count("*")).order_by("day"))
+    per_day = booked.annotate(day=_local_day()).values("day").annotate(count=Count("*")).order_by("day")
+    return [dict(row) for row in per_day]
 
 
 def _appointments_per_day_in_window(date_from: date, date_to: date, doctor_id: int | None) -> list[dict]:
@@ -163,7 +166,7 @@ def appointments_of_day(*, day: date, doctor_id: int | None = None, limit: int |
         "client__first_name",
         "client__middle_name",
     )
-    return list(rows[:limit] if limit is not None else rows)
+    return [dict(row) for row in (rows[:limit] if limit is not None else rows)]
 
 
 def conflicts_upcoming(*, now: datetime | None = None) -> int:

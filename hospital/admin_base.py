@@ -47,7 +47,7 @@ class AllOrNothingImportMixin:
         return response
 
     #: Lines added under the columns on the import page.
-    import_notes = ()
+    import_notes: tuple = ()
 
     def process_result(self, result, request):
         if not result.has_errors() and not result.has_validation_errors():

@@ -42,7 +42,7 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField()
     code = serializers.CharField()
-    fields = FieldErrorsField(required=False)
+    fields = FieldErrorsField(required=False)  # type: ignore[assignment]  # the error shape's own `fields` key
 
 
 _DESCRIPTIONS = {

@@ -76,7 +76,7 @@ class HospitalUserCreationForm(ActorFormMixin, RolesRequiredMixin, UserCreationF
 class HospitalUserChangeForm(ActorFormMixin, RolesRequiredMixin, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
-        fields = ("username", *services.UPDATABLE_FIELDS[1:], "groups", "is_active")
+        fields = ("username", *services.UPDATABLE_FIELDS[1:], "groups", "is_active")  # type: ignore[assignment]
 
     def clean(self):
         cleaned = super().clean()

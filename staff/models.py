@@ -2,6 +2,7 @@
 
 import re
 from functools import cached_property
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
@@ -58,7 +59,8 @@ class UserQuerySet(models.QuerySet):
         return self.with_role(Role.PATIENT)
 
 
-class HospitalUserManager(UserManager.from_queryset(UserQuerySet)):
+# django-stubs types from_queryset() only in an assignment; as a base it is dynamic to mypy.
+class HospitalUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     pass
 
 
@@ -73,7 +75,7 @@ class User(AbstractUser):
     sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True, validators=[validate_not_future])
 
-    objects = HospitalUserManager()
+    objects: ClassVar[HospitalUserManager] = HospitalUserManager()
 
     class Meta:
         verbose_name = _("user")

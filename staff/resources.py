@@ -38,9 +38,9 @@ class PersonResource(resources.ModelResource):
 
     class Meta:
         model = User
-        fields = PERSON_COLUMNS
-        import_order = PERSON_COLUMNS
-        export_order = PERSON_COLUMNS
+        fields: tuple[str, ...] = PERSON_COLUMNS
+        import_order: tuple[str, ...] = PERSON_COLUMNS
+        export_order: tuple[str, ...] = PERSON_COLUMNS
         import_id_fields = ("username",)
         clean_model_instances = True
         use_transactions = True

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import MinLengthValidator, RegexValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
-from rest_framework.settings import ISO_8601
+from rest_framework.settings import ISO_8601  # type: ignore[attr-defined]
 
 from hospital.fields import IsoDateField
 from hospital.openapi import NO_NULL_CHARACTERS, NOT_BLANK, SchemaPattern

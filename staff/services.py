@@ -1,10 +1,11 @@
 """Writes with rules for people and access: create, update, block, unblock, roles."""
 
+from collections.abc import Iterable
 from datetime import date
 
 from django.contrib.auth.models import Group, Permission
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
@@ -83,7 +84,9 @@ def user_is_protected(user: User) -> bool:
     return user.user_permissions.exists() or user.groups.exclude(name__in=Role.values).exists()
 
 
-def user_manage_refusal(*, actor: User | None, user: User | None = None, groups=None) -> ServiceError | None:
+def user_manage_refusal(
+    *, actor: User | None, user: User | None = None, groups: Iterable[str] | None = None
+) -> ServiceError | None:
     """The one rule of who manages whom, for the API, the admin and imports alike.
 
     A superuser (or the system: no actor) manages anyone. An administrator who is not a superuser
@@ -101,7 +104,7 @@ def user_manage_refusal(*, actor: User | None, user: User | None = None, groups=
     return None
 
 
-def user_manage_check(*, actor: User | None, user: User | None = None, groups=None) -> None:
+def user_manage_check(*, actor: User | None, user: User | None = None, groups: Iterable[str] | None = None) -> None:
     refusal = user_manage_refusal(actor=actor, user=user, groups=groups)
     if refusal is not None:
         raise refusal
@@ -124,19 +127,19 @@ def _set_roles(user: User, roles: list[str]) -> None:
     user.save(update_fields=["is_staff"])
 
 
-def audit_record(*, actor: User | None, action: str, target, changes: dict | None = None) -> AuditEvent:
+def audit_record(*, actor: User | None, action: str, target: Model, changes: dict | None = None) -> AuditEvent:
     """Append one row to the audit trail; `target` is any model instance."""
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
-        target_type=target._meta.model_name,
+        target_type=target._meta.model_name or "",
         target_id=target.pk,
         target_repr=str(target)[:300],
         changes=changes or {},
     )
 
 
-def _audit_value(value):
+def _audit_value(value: object) -> object:
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -203,7 +206,7 @@ def user_update(
     password: str | None = None,
     groups: list[str] | None = None,
     actor: User | None = None,
-    **fields,
+    **fields: object,
 ) -> User:
     """Change personal data, roles or password; a new password revokes every token."""
     unknown = set(fields) - set(UPDATABLE_FIELDS)
@@ -243,7 +246,7 @@ def user_block(*, user: User, actor: User | None = None) -> User:
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     tokens_revoke(user=user)
-    released = sum(count or 0 for _receiver, count in user_blocked.send(sender=User, user=user, actor=actor))
+    released = sum(int(count or 0) for _receiver, count in user_blocked.send(sender=User, user=user, actor=actor))
     user_access_changed.send(sender=User, user=user, actor=actor)
     audit_record(actor=actor, action=AuditAction.USER_BLOCKED, target=user, changes={"appointments_released": released})
     return user

@@ -96,7 +96,7 @@ class WorkingHoursFormSet(BaseInlineFormSet):
         return [
             (form.cleaned_data["weekday"], form.cleaned_data["start"], form.cleaned_data["end"])
             for form in self.forms
-            if form.cleaned_data and not self._should_delete_form(form)
+            if form.cleaned_data and not self._should_delete_form(form)  # type: ignore[attr-defined]
         ]
 
     def clean(self):
@@ -239,7 +239,10 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
         schedule = self._schedule(doctor)
         return schedule.horizon_days if schedule else None
 
-    @admin.display(description=_("slots generated at"), ordering="schedule__generated_at", empty_value=_("never"))
+    # empty_value is rendered as text, so a lazy translation works; the stubs ask for str.
+    @admin.display(  # type: ignore[call-overload]
+        description=_("slots generated at"), ordering="schedule__generated_at", empty_value=_("never")
+    )
     def generated_at(self, doctor):
         schedule = self._schedule(doctor)
         return schedule.generated_at if schedule else None

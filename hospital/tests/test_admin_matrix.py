@@ -132,7 +132,9 @@ def obj_of(model, world):
 
 def snapshot() -> dict:
     """Every row of every registered model (and the role memberships), to compare after a refusal."""
-    rows = {model._meta.label: sorted(map(repr, model._default_manager.values())) for model in admin.site._registry}
+    rows: dict[str, list] = {
+        model._meta.label: sorted(map(repr, model._default_manager.values())) for model in admin.site._registry
+    }
     rows["groups"] = sorted(User.groups.through.objects.values_list("user_id", "group_id"))
     return rows
 

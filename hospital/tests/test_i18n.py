@@ -9,6 +9,7 @@ import datetime
 import gettext
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -327,7 +328,8 @@ def po_entries(path: Path = PO_FILE) -> list[dict]:
     """A minimal .po reader: each entry's flags, msgid, msgid_plural and msgstr / msgstr[n]."""
     entries = []
     for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")):
-        entry, key = {"flags": set(), "obsolete": False}, None
+        entry: dict[str, Any] = {"flags": set(), "obsolete": False}
+        key = None
         for line in block.splitlines():
             if line.startswith("#~"):
                 entry["obsolete"] = True

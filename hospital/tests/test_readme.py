@@ -31,7 +31,9 @@ pytestmark = pytest.mark.skipif(not shutil.which("curl"), reason="needs curl")
 def walk_through() -> str:
     text = README.read_text()
     section = text[text.index("### Walk-through with curl") :]
-    return re.search(r"```sh\n(.*?)```", section, flags=re.DOTALL).group(1)
+    match = re.search(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    assert match, "README has no shell block under the walk-through heading"
+    return match.group(1)
 
 
 def free_port() -> int:
