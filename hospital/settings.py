@@ -126,7 +126,7 @@ if DATABASE_URL:
         )
     }
 else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # The folder is made when the apps are ready (hospital.apps), not here: settings have no side effects.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -284,8 +284,7 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if not CELERY_BROKER_URL:
     _celery_dir = VAR_DIR / "celery"
-    for _sub in ("queue", "processed", "control"):
-        (_celery_dir / _sub).mkdir(parents=True, exist_ok=True)
+    # Its folders are made when the apps are ready (hospital.apps).
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),

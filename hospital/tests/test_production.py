@@ -47,6 +47,22 @@ def test_commands_that_sign_nothing_run_without_a_secret(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_importing_the_settings_creates_nothing_and_setting_up_makes_the_local_folders(tmp_path):
+    var = tmp_path / "var"
+    imported = run_django("from django.conf import settings; settings.DATABASES", HOSPITAL_VAR_DIR=str(var))
+    assert imported.returncode == 0, imported.stderr
+    assert not var.exists()
+
+    set_up = run_django("import django; django.setup()", HOSPITAL_VAR_DIR=str(var))
+    assert set_up.returncode == 0, set_up.stderr
+    assert sorted(path.relative_to(var).as_posix() for path in var.rglob("*")) == [
+        "celery",
+        "celery/control",
+        "celery/processed",
+        "celery/queue",
+    ]
+
+
 def test_debug_defaults_to_off():
     result = run_django("from django.conf import settings; print(settings.DEBUG)", DJANGO_SECRET_KEY="k" * 50)
     assert result.stdout.strip() == "False"
