@@ -1,10 +1,12 @@
-"""The benchmark report renders from its template, and the scenario registry holds together."""
+"""The benchmark and reliability reports render from their templates, and the scenario registry holds together."""
 
 import datetime
+from types import SimpleNamespace
 
 import pytest
 
 from bench import report, scenarios
+from bench.reliability import report as reliability_report
 from bench.result import BeforeAfter, Result
 
 MACHINE = {
@@ -93,6 +95,65 @@ def test_benchmarks_report_shows_before_and_after_only_when_measured():
 
     assert "| | before | after |" not in without
     assert "| | before | after |\n|---|---|---|\n| 8, 31 days | 151 ms | 33 ms |" in with_lines
+
+
+def test_reliability_report_renders_its_tables():
+    run = SimpleNamespace(
+        args=SimpleNamespace(
+            workers=3, database="hospital_reliability", interval=10, doctors=20, users=50, spawn_rate=10, seconds=180
+        ),
+        pg_version="15",
+        timeline=[
+            {"at": 0.0, "event": "load starts", "detail": "50 users"},
+            {"at": 35.0, "event": "worker restarted", "detail": ""},
+        ],
+        edits=[{"status": 200, "seconds": 0.07}],
+        probes=[{"what": "logins while Redis is down", "results": [(200, 0.23)]}],
+    )
+    figures = {
+        "requests": 100,
+        "rate": 5.0,
+        "5xx": 1,
+        "5xx outside the PostgreSQL restart": 0,
+        "windows": [
+            {"window": "Redis down", "seconds": 30.0, "requests": 90, "5xx": 0, "no answer": 0, "other failures": 0}
+        ],
+        "failures": {},
+        "statuses": {"book": {201: 9, 409: 1}},
+        "durations": {"book": {"count": 10, "median": 11, "p95": 22, "p99": 34, "max": 40}},
+    }
+    bookings = {"acknowledged": 9, "expected_held": 9, "found": 9, "missing_count": 0, "uncertain": 0, "held_at_end": 9}
+    schedules = {"doctors": 20, "mismatched": [], "not_regenerated_since_last_edit": [], "booked_outside_plan": 0}
+    checks = {
+        "slots": 4813,
+        "bookings": bookings,
+        "schedules": schedules,
+        "invariants": [{"name": "one row per doctor and start", "meaning": "the constraint held", "violations": 0}],
+    }
+
+    text = reliability_report.render(run, figures, checks, fuzz=None, audit=None)
+
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings == [
+        "# Reliability: load with faults, fuzzing, dependency audit",
+        "## Set-up",
+        "## Fault timeline",
+        "## Requests",
+        "## Checks after the load",
+        "## Fuzzing",
+        "## Dependency audit",
+    ]
+    assert "|---:|---|---|\n| 0.0 | load starts | 50 users |\n| 35.0 | worker restarted |  |\n" in text
+    assert "| Redis down | 30.0 | 90 | 0 | 0 | 0 |" in text
+    assert "Failures by kind (anything but the expected answers above):\n\n- none\n" in text
+    assert "- book: 201 x9, 409 x1" in text
+    assert "| book | 10 | 11 | 22 | 34 | 40 |" in text
+    assert (
+        "| one row per doctor and start: the constraint held | 0 |\n\nlogins while Redis is down: 200 in 0.23 s."
+        in text
+    )
+    assert "(The fuzz pass was skipped in this run: `--no-fuzz`.)" in text
+    assert text.endswith("(Skipped: `--no-audit`.)\n")
 
 
 def test_each_scenario_has_its_own_number_and_a_run():
