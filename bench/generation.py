@@ -16,6 +16,7 @@ import resource
 import time
 from collections import Counter
 from datetime import datetime
+from types import ModuleType
 
 import django
 
@@ -59,17 +60,6 @@ def main() -> None:
 
     from appointments import generation
 
-    now = datetime.fromisoformat(args.now)
-    batch_size = settings.SLOT_GENERATION_BATCH_SIZE
-    spent: Counter[str] = Counter()
-
-    def timed(execute, sql, params, many, context):
-        started = time.perf_counter()
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            spent[statement_kind(sql)] += time.perf_counter() - started
-
     connection.ensure_connection()
     rss_before = rss_mb()
     profiler = None
@@ -78,6 +68,31 @@ def main() -> None:
 
         profiler = Profiler(interval=0.001)
         profiler.start()
+    counts, breakdown = sweep(generation, datetime.fromisoformat(args.now), settings.SLOT_GENERATION_BATCH_SIZE)
+    if profiler is not None:
+        profiler.stop()
+        with open(args.profile, "w") as handle:
+            handle.write(profiler.output_text(unicode=False, color=False))
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {**counts, "rss_before_mb": round(rss_before, 1), "peak_rss_mb": round(peak_rss, 1), "breakdown": breakdown}
+        )
+    )
+
+
+def sweep(generation: ModuleType, now: datetime, batch_size: int) -> tuple[dict, dict]:
+    """The whole sweep at `now`, timed: seconds and counts, and the seconds by kind of statement."""
+    from django.db import connection
+
+    spent: Counter[str] = Counter()
+
+    def timed(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent[statement_kind(sql)] += time.perf_counter() - started
 
     totals = Counter()
     batches = doctors = 0
@@ -90,30 +105,18 @@ def main() -> None:
             for result in results:
                 totals.update(created=result.created, deleted=result.deleted, conflicts=result.conflicts)
     seconds = time.perf_counter() - started
-
-    if profiler is not None:
-        profiler.stop()
-        with open(args.profile, "w") as handle:
-            handle.write(profiler.output_text(unicode=False, color=False))
-    in_statements = sum(spent.values())
     breakdown = {kind: round(value, 3) for kind, value in spent.most_common()}
-    breakdown["python and commits"] = round(seconds - in_statements, 3)
-    print(
-        json.dumps(
-            {
-                "seconds": round(seconds, 4),
-                "doctors": doctors,
-                "batches": batches,
-                "batch_size": batch_size,
-                "created": totals["created"],
-                "deleted": totals["deleted"],
-                "conflicts": totals["conflicts"],
-                "rss_before_mb": round(rss_before, 1),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                "breakdown": breakdown,
-            }
-        )
-    )
+    breakdown["python and commits"] = round(seconds - sum(spent.values()), 3)
+    counts = {
+        "seconds": round(seconds, 4),
+        "doctors": doctors,
+        "batches": batches,
+        "batch_size": batch_size,
+        "created": totals["created"],
+        "deleted": totals["deleted"],
+        "conflicts": totals["conflicts"],
+    }
+    return counts, breakdown
 
 
 if __name__ == "__main__":

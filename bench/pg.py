@@ -123,6 +123,12 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def shorten(sql: str, keep: int = 400) -> str:
+    """A long statement (a year of VALUES rows) as its head and tail, for the raw data in the docs."""
+    sql = " ".join(sql.split())
+    return sql if len(sql) <= keep else f"{sql[: keep - 120]} ... {sql[-100:]}"
+
+
 # --- seeds ------------------------------------------------------------------------------------
 # Plain SQL over generate_series: the scenarios are not about how users or booked slots come to be.
 

@@ -24,7 +24,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import secrets
 import signal
 import socket
@@ -37,6 +36,8 @@ import urllib.request
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bench.reliability import report
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 VAR = ROOT / "var" / "reliability"
@@ -48,38 +49,6 @@ REDIS_START = [
     "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
 ]  # fmt: skip
 FUZZ_DATABASE = "postgres://postgres@127.0.0.1:5432/h_rel"
-COMMAND = "make reliability  # = .venv/bin/python -m bench.reliability.run"
-HOLDS_UP = [
-    "Redis as cache: `hospital.cache.FailOpenRedisCache` reads an unreachable Redis as an empty cache and "
-    "stops trying it for 5 s, so logins go on (unthrottled) instead of failing; Django's RedisCache raises.",
-    "Redis as broker: regeneration is enqueued on commit and a failed publish is only logged; the edit is "
-    "saved and answered after the broker connect timeout (about 2 s), and the periodic sweep catches up.",
-    "PostgreSQL: persistent connections are health-checked (`CONN_HEALTH_CHECKS`), so the first request "
-    "after the restart reconnects; while it is down the API answers 503 with `Retry-After` instead of a 500.",
-    "A worker killed with -9: a batch it held (acknowledged late) returns to the queue only after Redis's "
-    "visibility timeout; the idempotent sweep redoes the same work every interval meanwhile.",
-]
-FUZZ_FINDINGS = [
-    "500 (OverflowError) for a date range at the ends of the calendar (`date_from=0001-01-01`, "
-    "`date_to=9999-12-31`) on the slot, appointment, free-slot and statistics lists: the range is clamped.",
-    "500 for an absence at the ends of the calendar (a naive `0001-01-01T00:00:00`: DRF's DST check "
-    "overflows), now 400 `overflow`; and for an offset beyond PostgreSQL's +-15:59 (`-18:52`), now stored in UTC.",
-    "Unknown paths under /api/ (`/api/users/abc/`) answered Django's HTML 404: now the JSON error shape.",
-    "`DELETE /api/user/blocking/{id}` was documented as 204 with no errors; it answers 200 with the user.",
-    "Paginated lists answered undocumented 400 (bad `page_size`) and 404 (a page past the last, `?page=`); "
-    "`page`/`page_size` bounds were not in the schema.",
-    "Error bodies for list fields (`groups`, `working_hours`) nest `fields`, which the schema did not allow.",
-    "Working hours were documented as `format: time` (seconds and offset) but are `HH:MM` in and out.",
-    "`email` may be empty, `slot_minutes`/`horizon_days` of a doctor without a schedule are null, and years "
-    "before 1000 lost digits (`107-10-25`) or rendered with a seconds offset (`+02:30:17`): "
-    "responses that broke their schema.",
-    "`?free=maybe`, `?is_active=null`, `?date_to=` and other invalid or empty filters were silently ignored "
-    "(the whole list came back): now 400.",
-    "Constraints the API enforced but did not document: `groups` not empty, the statistics `doctor` and "
-    "list `doctor`/`patient` ids (integers from 1), names without control characters (a schema-valid "
-    "`\\x1e` was trimmed to blank), no U+0000 in passwords, usernames and search, `search` at most 150, "
-    "a new password at least 8 long.",
-]
 
 
 def parse_args() -> argparse.Namespace:
@@ -321,7 +290,6 @@ class Run:
 
     def load(self, locust: Path) -> None:
         args = self.args
-        scale = args.seconds / 180
         log = VAR / "requests.jsonl"
         env = {**os.environ, "RELIABILITY_WORLD": str(VAR / "world.json"), "RELIABILITY_LOG": str(log)}
         print(f"load: {args.users} users for {args.seconds} s, faults on the way:", flush=True)
@@ -334,33 +302,51 @@ class Run:
              "--csv", str(VAR / "locust"), "--only-summary", "--loglevel", "WARNING"],
             env=env,
         )  # fmt: skip
+        self.inject_faults()
+        self.processes["locust"].wait(timeout=args.seconds + 120)
+        self.processes.pop("locust")
+        self.event("load ends")
 
-        def until(seconds: float) -> None:
-            delay = self.load_started + seconds * scale - time.time()
-            if delay > 0:
-                time.sleep(delay)
+    def until(self, seconds: float) -> None:
+        """Sleep until `seconds` into the load, on the 180-second timeline scaled to --seconds."""
+        delay = self.load_started + seconds * self.args.seconds / 180 - time.time()
+        if delay > 0:
+            time.sleep(delay)
 
-        until(25)
+    def inject_faults(self) -> None:
+        """The fault timeline, in the order docs/reliability.md lists it."""
+        self.until(25)
         self.stop("worker", sig=signal.SIGKILL)
         self.event("worker killed", "SIGKILL to the Celery worker's process group")
-        until(35)
+        self.until(35)
         self.start_worker()
         self.event("worker restarted")
-        until(50)
+        self.until(50)
         self.edit_schedule(0, "09:00", "19:00", 30, "with everything up")
-        until(60)
+        self.until(60)
+        self.redis_outage()
+        self.until(120)
+        self.restart_postgres()
+        self.until(135)
+        self.edit_schedule(2, "07:00", "15:00", 15, "after the PostgreSQL restart")
+        self.until(145)
+        self.add_absence()
+
+    def redis_outage(self) -> None:
+        """Redis (broker and cache) stopped for --redis-down seconds, with a schedule edit and logins meanwhile."""
         subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", "6379", "shutdown", "nosave"], capture_output=True)
         self.event("Redis stopped", "redis-cli shutdown nosave (broker and cache)")
         redis_stopped = time.time()
-        until(65)
+        self.until(65)
         self.edit_schedule(1, "10:00", "18:00", 20, "while Redis is down")
-        until(68)
+        self.until(68)
         self.logins_during_outage()
-        time.sleep(max(0.0, redis_stopped + args.redis_down - time.time()))
+        time.sleep(max(0.0, redis_stopped + self.args.redis_down - time.time()))
         subprocess.run(REDIS_START, check=True, capture_output=True)
         wait_for(lambda: redis_ping(), 30, "Redis")
         self.event("Redis started", "redis-server with the CI command (empty: --save '')")
-        until(120)
+
+    def restart_postgres(self) -> None:
         self.event("PostgreSQL restart begins", f"pg_ctlcluster {self.pg_version} main restart")
         subprocess.run(
             ["pg_ctlcluster", "--skip-systemctl-redirect", self.pg_version, "main", "restart"],
@@ -369,13 +355,6 @@ class Run:
         )
         wait_for(lambda: pg_ready(), 60, "PostgreSQL")
         self.event("PostgreSQL ready again")
-        until(135)
-        self.edit_schedule(2, "07:00", "15:00", 15, "after the PostgreSQL restart")
-        until(145)
-        self.add_absence()
-        self.processes["locust"].wait(timeout=args.seconds + 120)
-        self.processes.pop("locust")
-        self.event("load ends")
 
     def settle_and_verify(self) -> dict:
         # A few sweeps, so that whatever the faults left undone is caught up.
@@ -416,42 +395,18 @@ def windows(run: Run) -> list[tuple[str, float, float]]:
     return result
 
 
+# The answers that are part of the contract; anything else is a failure.
+EXPECTED = {"log in": {200}, "browse free slots": {200}, "book": {201, 400, 404, 409}, "cancel": {200}}
+
+
 def analyse(run: Run) -> dict:
     entries = [json.loads(line) for line in (VAR / "requests.jsonl").read_text().splitlines()]
-    expected = {"log in": {200}, "browse free slots": {200}, "book": {201, 400, 404, 409}, "cancel": {200}}
     failures: dict[str, int] = {}
     for entry in entries:
-        if entry["status"] not in expected.get(entry["name"], {200}):
+        if entry["status"] not in EXPECTED.get(entry["name"], {200}):
             kind = f"{entry['name']}: " + (f"HTTP {entry['status']}" if entry["status"] else entry["error"])
             failures[kind] = failures.get(kind, 0) + 1
-    by_window = []
-    for name, begin, finish in windows(run):
-        inside = [entry for entry in entries if begin <= entry["t"] < finish]
-        by_window.append(
-            {
-                "window": name,
-                "seconds": round(finish - begin, 1),
-                "requests": len(inside),
-                "5xx": sum(1 for entry in inside if entry["status"] >= 500),
-                "no answer": sum(1 for entry in inside if entry["status"] == 0),
-                "other failures": sum(
-                    1
-                    for entry in inside
-                    if 0 < entry["status"] < 500 and entry["status"] not in expected.get(entry["name"], {200})
-                ),
-            }
-        )
-    durations = {}
-    for name in ("browse free slots", "book", "cancel", "log in"):
-        values = sorted(entry["ms"] for entry in entries if entry["name"] == name and entry["status"])
-        if values:
-            durations[name] = {
-                "count": len(values),
-                "median": round(statistics.median(values)),
-                "p95": round(values[int(0.95 * (len(values) - 1))]),
-                "p99": round(values[int(0.99 * (len(values) - 1))]),
-                "max": round(values[-1]),
-            }
+    by_window = [window_counts(entries, name, begin, finish) for name, begin, finish in windows(run)]
     statuses: dict[str, dict[int, int]] = {}
     for entry in entries:
         statuses.setdefault(entry["name"], {})
@@ -465,9 +420,42 @@ def analyse(run: Run) -> dict:
         "5xx": sum(1 for entry in entries if entry["status"] >= 500),
         "failures": dict(sorted(failures.items(), key=lambda item: -item[1])),
         "windows": by_window,
-        "durations": durations,
+        "durations": durations(entries),
         "statuses": {name: dict(sorted(codes.items())) for name, codes in statuses.items()},
     }
+
+
+def window_counts(entries: list[dict], name: str, begin: float, finish: float) -> dict:
+    """The requests sent in one window of the load, and how many of them failed in which way."""
+    inside = [entry for entry in entries if begin <= entry["t"] < finish]
+    return {
+        "window": name,
+        "seconds": round(finish - begin, 1),
+        "requests": len(inside),
+        "5xx": sum(1 for entry in inside if entry["status"] >= 500),
+        "no answer": sum(1 for entry in inside if entry["status"] == 0),
+        "other failures": sum(
+            1
+            for entry in inside
+            if 0 < entry["status"] < 500 and entry["status"] not in EXPECTED.get(entry["name"], {200})
+        ),
+    }
+
+
+def durations(entries: list[dict]) -> dict[str, dict[str, int]]:
+    """Per kind of request that got an answer: count, median, p95, p99 and max milliseconds."""
+    result = {}
+    for name in ("browse free slots", "book", "cancel", "log in"):
+        values = sorted(entry["ms"] for entry in entries if entry["name"] == name and entry["status"])
+        if values:
+            result[name] = {
+                "count": len(values),
+                "median": round(statistics.median(values)),
+                "p95": round(values[int(0.95 * (len(values) - 1))]),
+                "p99": round(values[int(0.99 * (len(values) - 1))]),
+                "max": round(values[-1]),
+            }
+    return result
 
 
 # --- services -------------------------------------------------------------------------------
@@ -518,138 +506,6 @@ def ensure_redis() -> None:
         wait_for(redis_ping, 30, "Redis")
 
 
-# --- report ---------------------------------------------------------------------------------
-
-
-def report(run: Run, figures: dict, checks: dict, fuzz: dict | None, audit: dict | None) -> str:
-    args = run.args
-    lines = [
-        "# Reliability: load with faults, fuzzing, dependency audit",
-        "",
-        "Written by `bench/reliability/run.py`; reproduce with:",
-        "",
-        "```sh",
-        COMMAND,
-        "```",
-        "",
-        f"Run of {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'}: "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL {run.pg_version}, "
-        f"load average before the run {' '.join(Path('/proc/loadavg').read_text().split()[:3])} "
-        "(other work on the machine shows in every duration).",
-        "",
-        "## Set-up",
-        "",
-        f"- gunicorn, {args.workers} sync workers, production settings (`DJANGO_DEBUG=0`, throwaway secret key, "
-        "`DJANGO_SECURE_SSL_REDIRECT=0`, `DJANGO_ALLOWED_HOSTS=127.0.0.1`), database "
-        f"`{args.database}` of its own, broker `redis://127.0.0.1:6379/5`, cache `redis://127.0.0.1:6379/6` "
-        "(the fail-open cache of `hospital/cache.py`), `LOGIN_THROTTLE_RATE=1000/min` (all patients log in from "
-        "one address).",
-        f"- A Celery worker (concurrency 2) and beat, `SLOT_GENERATION_INTERVAL={args.interval}` s.",
-        f"- Seed: {args.doctors} doctors, 08:00-20:00 every day, 20-minute slots, 7 days ahead "
-        f"({checks['slots']} slots at the end); {args.users} patients.",
-        f"- Load: headless locust, {args.users} users (spawn rate {args.spawn_rate}/s) for {args.seconds} s, "
-        "wait 0.5-1.5 s; 80% browse a random doctor's free slots, 15% book one of them, 5% cancel one of "
-        "their own. 409 (taken), 404 (regenerated away) and 400 (started) answers to a booking are part "
-        "of the contract, not failures.",
-        "",
-        "## Fault timeline",
-        "",
-        "| at (s) | event | detail |",
-        "|---:|---|---|",
-    ]
-    lines += [f"| {entry['at']} | {entry['event']} | {entry['detail']} |" for entry in run.timeline]
-    lines += [
-        "",
-        "## Requests",
-        "",
-        f"{figures['requests']} requests ({figures['rate']}/s), {figures['5xx']} answered 5xx, "
-        f"**{figures['5xx outside the PostgreSQL restart']} of them outside the PostgreSQL restart**; "
-        "while PostgreSQL is down the API answers 503 with Retry-After (hospital/errors.py).",
-        "",
-        "| window | seconds | requests | 5xx | no answer | other failures |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {w['window']} | {w['seconds']} | {w['requests']} | {w['5xx']} | {w['no answer']} | {w['other failures']} |"
-        for w in figures["windows"]
-    ]
-    lines += ["", "Failures by kind (anything but the expected answers above):", ""]
-    lines += [f"- {kind}: {count}" for kind, count in figures["failures"].items()] or ["- none"]
-    lines += ["", "Answers by request:", ""]
-    lines += [
-        f"- {name}: " + ", ".join(f"{status or 'no answer'} x{count}" for status, count in codes.items())
-        for name, codes in figures["statuses"].items()
-    ]
-    lines += ["", "| request | count | median ms | p95 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|---:|"]
-    lines += [
-        f"| {name} | {d['count']} | {d['median']} | {d['p95']} | {d['p99']} | {d['max']} |"
-        for name, d in figures["durations"].items()
-    ]
-    bookings = checks["bookings"]
-    schedules = checks["schedules"]
-    edit_seconds = [edit["seconds"] for edit in run.edits]
-    lines += [
-        "",
-        "## Checks after the load",
-        "",
-        f"- Bookings acknowledged with 201: {bookings['acknowledged']}; still held as acknowledged "
-        f"(201 and no 200 cancel after): {bookings['expected_held']}; **found in the database: {bookings['found']}** "
-        f"(missing: {bookings['missing_count']}). Outcomes unknown to the client (no answer or 5xx): "
-        f"{bookings['uncertain']}. Slots booked at the end: {bookings['held_at_end']}.",
-        f"- Schedule edits and the absence through the API: answers {[edit['status'] for edit in run.edits]} "
-        f"in {edit_seconds} s (the one while Redis was down included).",
-        f"- The sweep caught up: {schedules['doctors']} doctors, slots not matching the schedule: "
-        f"{len(schedules['mismatched'])} {schedules['mismatched'] or ''}; doctors not regenerated since the last "
-        f"edit: {len(schedules['not_regenerated_since_last_edit'])}; booked slots outside the plan (kept, flagged): "
-        f"{schedules['booked_outside_plan']}.",
-        "",
-        "| invariant (SQL over the final database) | violations |",
-        "|---|---:|",
-    ]
-    lines += [f"| {item['name']}: {item['meaning']} | {item['violations']} |" for item in checks["invariants"]]
-    for probe in run.probes:
-        lines += ["", f"{probe['what']}: " + ", ".join(f"{s} in {t} s" for s, t in probe["results"]) + "."]
-    lines += ["", "What holds it up:", "", *[f"- {line}" for line in HOLDS_UP]]
-    lines += [
-        "",
-        "## Fuzzing",
-        "",
-        "`hospital/tests/test_fuzz.py` runs Schemathesis against `/api/schema/` on a live server over "
-        "PostgreSQL, as anonymous, patient, doctor and administrator, with all its default checks, plus "
-        "linked sequences (stateful). CI runs it with a fixed seed and number of examples; "
-        "`make fuzz` runs a longer pass with a new seed.",
-        "",
-    ]
-    lines += [
-        "Bugs it found, fixed in the API layer when it was introduced (the contract of README's tables kept):",
-        "",
-        *[f"- {bug}" for bug in FUZZ_FINDINGS],
-        "",
-    ]
-    if fuzz:
-        lines.append(
-            f"Last CI-sized pass (in this run): {fuzz['cases']}; {fuzz['outcome']}; {fuzz['seconds']} s in all."
-        )
-    else:
-        lines.append("(The fuzz pass was skipped in this run: `--no-fuzz`.)")
-    lines += [
-        "",
-        "## Dependency audit",
-        "",
-        "`scripts/audit-dependencies.sh` runs pip-audit on `requirements.txt` in a throwaway virtualenv and "
-        "fails on any known vulnerability. This machine cannot reach the vulnerability service: pip-audit "
-        'then marks every dependency "not found on PyPI and could not be audited" and exits 0, which would '
-        "read as a pass, so the script prints `audit could not run: <reason>` and exits 0 instead. Until it "
-        "runs somewhere with access to the service, the dependencies are **not** known to be free of "
-        "vulnerabilities.",
-        "",
-    ]
-    lines.append(
-        f"Result in this run: `{audit['result']}` (exit {audit['exit']})." if audit else "(Skipped: `--no-audit`.)"
-    )
-    return "\n".join(lines) + "\n"
-
-
 def main() -> None:
     args = parse_args()
     run = Run(args)
@@ -665,7 +521,7 @@ def main() -> None:
     finally:
         run.shutdown()
     figures = analyse(run)
-    text = report(run, figures, checks, fuzz, audit)
+    text = report.render(run, figures, checks, fuzz, audit)
     print()
     print(text)
     if not args.no_docs:
