@@ -264,10 +264,14 @@ def test_a_doctor_who_lost_the_role_offers_no_slot_even_before_regeneration(logi
         == 200
     )
     assert Timetable.objects.filter(pk=slot.pk).exists()
+    patient = login(alice)
 
-    response = login(alice).post(f"/api/doctor/appointment/{slot.pk}")
+    response = patient.post(f"/api/doctor/appointment/{slot.pk}")
 
     assert (response.status_code, response.json()["code"]) == (404, "slot_not_found")
+    # Nor is the slot offered anywhere, as for a blocked doctor.
+    assert patient.get(f"/api/doctor/slots/get/{dr_carol.pk}").status_code == 404
+    assert patient.get("/api/slots/", {"free": "true"}).json()["results"] == []
 
 
 def test_changing_roles_keeps_a_group_that_is_not_a_role(client, db):
