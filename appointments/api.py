@@ -253,7 +253,10 @@ class SlotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filterset_class = SlotFilter
 
     def get_queryset(self):
-        queryset = Timetable.objects.filter(doctor__is_active=True).order_by("start_time", "id")
+        # Only active doctors' slots: one blocked, or no longer a doctor, offers nothing from that
+        # commit on (booking refuses it too), before the regeneration that deletes them has run.
+        doctors = selectors.doctors().filter(is_active=True).values("pk")
+        queryset = Timetable.objects.filter(doctor__in=doctors).order_by("start_time", "id")
         if "date_from" not in self.request.query_params:
             queryset = queryset.filter(start_time__gt=timezone.now())
         return queryset

@@ -1,6 +1,9 @@
 """Dockerfile and docker-compose.yml: what can be checked without a Docker engine."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -125,3 +128,29 @@ def test_every_variable_the_settings_read_is_documented():
     assert read, "no variables found"
     missing = sorted(name for name in read if f"{name}=" not in example)
     assert not missing, f".env.example lacks {missing}"
+
+
+def run_healthcheck(port: int, allowed_hosts: str) -> subprocess.CompletedProcess:
+    """compose's healthcheck (`entrypoint.sh healthcheck`) against a server on 127.0.0.1:port."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHON": sys.executable,
+        "PORT": str(port),
+        "DJANGO_ALLOWED_HOSTS": allowed_hosts,
+    }
+    command = [str(ROOT / "scripts" / "entrypoint.sh"), "healthcheck"]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_healthcheck_passes_when_only_the_real_domain_is_allowed_and_tls_is_required(live_server, settings):
+    # Production behind TLS: only the real domain is allowed, and plain HTTP would redirect.
+    settings.ALLOWED_HOSTS = ["clinic.example"]
+    settings.SECURE_SSL_REDIRECT = True
+    port = live_server.url.rsplit(":", 1)[1]
+
+    healthy = run_healthcheck(port, "clinic.example")
+    # Had it asked with Host: 127.0.0.1 (as before), Django would have answered 400.
+    unhealthy = run_healthcheck(port, "127.0.0.1")
+
+    assert healthy.returncode == 0, healthy.stderr
+    assert unhealthy.returncode == 1 and "400" in unhealthy.stderr

@@ -12,6 +12,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from appointments.models import Absence, DoctorSchedule, Timetable
+from appointments.services import SLOT_NOT_FOUND
 from appointments.tests.factories import AbsenceFactory, ScheduleFactory, SlotFactory
 from appointments.tests.test_admin import doctor_form, doctor_url
 from staff.models import AuditAction, AuditEvent, User
@@ -48,16 +49,70 @@ def test_unticking_active_blocks_the_user_as_the_api_does(staff_client, admin_us
     assert not AuthToken.objects.filter(user=alice).exists()
     [event] = audit(AuditAction.USER_BLOCKED, alice)
     assert event.actor == admin_user and event.changes == {"appointments_released": 1}
+    assert sent == []  # a patient has no slots to regenerate
 
 
-def test_ticking_active_unblocks_the_user(staff_client, admin_user, blocked_user):
-    response = staff_client.post(
-        f"/admin/staff/user/{blocked_user.pk}/change/", change_form(blocked_user, is_active="on")
-    )
+def test_ticking_active_unblocks_the_user(staff_client, admin_user, blocked_user, sent, on_commit):
+    with on_commit:
+        response = staff_client.post(
+            f"/admin/staff/user/{blocked_user.pk}/change/", change_form(blocked_user, is_active="on")
+        )
 
     assert response.status_code == 302
     assert User.objects.get(pk=blocked_user.pk).is_active
     assert [event.actor for event in audit(AuditAction.USER_UNBLOCKED, blocked_user)] == [admin_user]
+    assert sent == []
+
+
+def block_action(client, action: str, *users):
+    return client.post(
+        "/admin/staff/user/", {"action": action, "_selected_action": [user.pk for user in users], "index": 0}
+    )
+
+
+def test_the_block_action_blocks_as_the_api_does(staff_client, admin_user, alice, dr_carol, bob, sent, on_commit):
+    ScheduleFactory(doctor=dr_carol)
+    booked = SlotFactory(doctor=dr_carol, client=alice, start_time=timezone.now() + timedelta(days=1))
+    free = SlotFactory(doctor=dr_carol, start_time=timezone.now() + timedelta(days=2))
+    for user in (alice, dr_carol, bob):
+        AuthToken.objects.create(user)
+
+    with on_commit:
+        response = block_action(staff_client, "block_users", alice, dr_carol)
+
+    assert response.status_code == 302
+    assert not User.objects.get(pk=alice.pk).is_active and not User.objects.get(pk=dr_carol.pk).is_active
+    assert Timetable.objects.get(pk=booked.pk).client_id is None
+    assert set(AuthToken.objects.values_list("user_id", flat=True)) == {bob.pk}
+    [patient_event] = audit(AuditAction.USER_BLOCKED, alice)
+    [doctor_event] = audit(AuditAction.USER_BLOCKED, dr_carol)
+    assert patient_event.actor == doctor_event.actor == admin_user
+    assert patient_event.changes == {"appointments_released": 1}
+    assert doctor_event.changes == {"appointments_released": 0}
+    assert sent == [dr_carol.pk]  # once, for the one doctor with a schedule
+    # The blocked doctor's free slot is refused at once, before the worker regenerates.
+    booking = staff_client.post(
+        "/admin/appointments/timetable/",
+        {"action": "book_for_patient", "_selected_action": [free.pk], "index": 0, "patient": bob.pk},
+        follow=True,
+    )
+    assert Timetable.objects.get(pk=free.pk).client_id is None
+    assert str(SLOT_NOT_FOUND) in " ".join(messages_of(booking))
+
+
+def test_the_unblock_action_unblocks_as_the_api_does(staff_client, admin_user, dr_carol, blocked_user, sent, on_commit):
+    ScheduleFactory(doctor=dr_carol)
+    User.objects.filter(pk=dr_carol.pk).update(is_active=False)
+
+    with on_commit:
+        response = block_action(staff_client, "unblock_users", blocked_user, dr_carol)
+
+    assert response.status_code == 302
+    assert User.objects.get(pk=blocked_user.pk).is_active and User.objects.get(pk=dr_carol.pk).is_active
+    assert [event.actor for event in audit(AuditAction.USER_UNBLOCKED, blocked_user)] == [admin_user]
+    assert [event.actor for event in audit(AuditAction.USER_UNBLOCKED, dr_carol)] == [admin_user]
+    assert not AuthToken.objects.exists()  # unblocking gives back no token: people log in again
+    assert sent == [dr_carol.pk]
 
 
 def test_removing_the_doctor_role_closes_the_doctors_slots_at_once(
@@ -80,26 +135,28 @@ def test_removing_the_doctor_role_closes_the_doctors_slots_at_once(
     assert event.changes["groups"] == [["doctor"], ["patient"]]
 
 
-def test_a_user_added_in_the_admin_is_created_by_the_service(staff_client, admin_user):
-    response = staff_client.post(
-        "/admin/staff/user/add/",
-        {
-            "username": "n.orlova",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-            "last_name": "Orlova",
-            "first_name": "Nina",
-            "sex": "female",
-            "birth_date": "1990-02-03",
-            "groups": role_ids(Role.PATIENT),
-        },
-    )
+def test_a_user_added_in_the_admin_is_created_by_the_service(staff_client, admin_user, sent, on_commit):
+    with on_commit:
+        response = staff_client.post(
+            "/admin/staff/user/add/",
+            {
+                "username": "n.orlova",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+                "last_name": "Orlova",
+                "first_name": "Nina",
+                "sex": "female",
+                "birth_date": "1990-02-03",
+                "groups": role_ids(Role.PATIENT),
+            },
+        )
 
     assert response.status_code == 302
     user = User.objects.get(username="n.orlova")
     assert user.check_password(PASSWORD) and user.role_names == {"patient"} and not user.is_staff
     [event] = audit(AuditAction.USER_CREATED, user)
     assert event.actor == admin_user and event.changes["groups"] == [None, ["patient"]]
+    assert not AuthToken.objects.filter(user=user).exists() and sent == []
 
 
 def test_is_staff_follows_the_administrator_role_both_ways(client, db):
@@ -207,10 +264,14 @@ def test_a_doctor_who_lost_the_role_offers_no_slot_even_before_regeneration(logi
         == 200
     )
     assert Timetable.objects.filter(pk=slot.pk).exists()
+    patient = login(alice)
 
-    response = login(alice).post(f"/api/doctor/appointment/{slot.pk}")
+    response = patient.post(f"/api/doctor/appointment/{slot.pk}")
 
     assert (response.status_code, response.json()["code"]) == (404, "slot_not_found")
+    # Nor is the slot offered anywhere, as for a blocked doctor.
+    assert patient.get(f"/api/doctor/slots/get/{dr_carol.pk}").status_code == 404
+    assert patient.get("/api/slots/", {"free": "true"}).json()["results"] == []
 
 
 def test_changing_roles_keeps_a_group_that_is_not_a_role(client, db):

@@ -363,6 +363,7 @@ class Crawl:
         self.page.set_default_timeout(15_000)
         self.problems: list[str] = []
         self.visited: dict[str, int] = {}
+        self.languages: dict[str, str] = {}  # path -> <html lang>, the language the page was drawn in
         self.page.on("response", self._response)
         self.page.on("requestfailed", self._failed)
         self.page.on("request", self._request)
@@ -399,6 +400,7 @@ class Crawl:
         self.visited[path] = response.status
         assert response.status == 200, f"{path} answered {response.status}"
         self.page.wait_for_load_state("networkidle")
+        self.languages[path] = self.page.evaluate("document.documentElement.lang")
 
     def hrefs(self, selector: str) -> list[str]:
         found = self.page.eval_on_selector_all(selector, "els => els.map(e => e.getAttribute('href'))")
@@ -447,7 +449,7 @@ def test_every_admin_page_in_the_menu_answers_200(stack, browser, who, language)
         crawl.walk()
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        lines = [f"{status} {path}" for path, status in crawl.visited.items()]
+        lines = [f"{status} {crawl.languages.get(path, '?')} {path}" for path, status in crawl.visited.items()]
         (ARTIFACTS / f"crawl-{who}-{language}.txt").write_text("\n".join(lines) + "\n")
         crawl.context.close()
     menu_pages = [path for path in crawl.visited if re.fullmatch(r"/admin/\w+/\w+/", path)]
@@ -456,6 +458,8 @@ def test_every_admin_page_in_the_menu_answers_200(stack, browser, who, language)
     assert any(path.endswith("/change/") for path in crawl.visited), "no object's change page was opened"
     assert any("/export/" in path for path in crawl.visited), "no export page was opened"
     assert any("/import/" in path for path in crawl.visited), "no import page was opened"
+    # Each page was drawn in the browser's language, not silently in the default one.
+    assert {path: lang for path, lang in crawl.languages.items() if not lang.startswith(language)} == {}
     assert not crawl.problems, "\n".join(crawl.problems)
     assert not stack.server_errors(), "\n".join(stack.server_errors())
 
