@@ -236,7 +236,7 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     filterset_class = DoctorFilter
 
     def get_queryset(self):
-        return selectors.doctors().filter(is_active=True).select_related("schedule").order_by("last_name", "id")
+        return User.objects.doctors().filter(is_active=True).select_related("schedule").order_by("last_name", "id")
 
 
 @extend_schema_view(

@@ -47,6 +47,11 @@ class UserQuerySet(models.QuerySet):
         return self.filter(groups__name=role)
 
     def doctors(self):
+        """Users in the doctor group, active and blocked alike: the one query for "is a doctor".
+
+        No .distinct(): group names are unique and a user is in a group at most once (auth's
+        unique (user, group) pair), so the join on one group name yields one row per doctor.
+        """
         return self.with_role(Role.DOCTOR)
 
     def patients(self):

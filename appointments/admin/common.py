@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from appointments import selectors
+from staff.models import User
 
 
 class DoctorListFilter(admin.SimpleListFilter):
@@ -13,7 +13,7 @@ class DoctorListFilter(admin.SimpleListFilter):
     parameter_name = "doctor"
 
     def lookups(self, request, model_admin):
-        return [(doctor.pk, str(doctor)) for doctor in selectors.doctors().order_by("last_name", "first_name")]
+        return [(doctor.pk, str(doctor)) for doctor in User.objects.doctors().order_by("last_name", "first_name")]
 
     def queryset(self, request, queryset):
         value = self.value()

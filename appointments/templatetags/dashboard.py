@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from appointments import selectors, statistics
+from appointments import statistics
 from appointments.templatetags.charts import Bar, bar_chart, per_day_bars
+from staff.models import User
 
 register = template.Library()
 
@@ -40,7 +41,7 @@ class DashboardFilterForm(forms.Form):
     doctor = forms.ModelChoiceField(
         label=_("doctor"),
         required=False,
-        queryset=selectors.doctors().order_by("last_name", "first_name"),
+        queryset=User.objects.doctors().order_by("last_name", "first_name"),
         empty_label=_("all doctors"),
         widget=forms.Select(attrs={"class": "form-control form-control-sm"}),
     )
