@@ -14,8 +14,12 @@ from .roles import Role
 
 BIRTH_DATE_IN_FUTURE = _("Birth date cannot be in the future.")
 USERNAME_TAKEN = _("A user with that username already exists.")
+# A person's name, in the order it is written (full_name) and searched.
+NAME_FIELDS = ("last_name", "first_name", "middle_name")
+# A person's data beyond the username: what the admin's forms show under "Personal data".
+PERSONAL_DATA_FIELDS = (*NAME_FIELDS, "sex", "birth_date", "email")
 # A person's data, as the API, the admin and the CSV files carry it (and the services may change).
-PERSON_FIELDS = ("username", "last_name", "first_name", "middle_name", "sex", "birth_date", "email")
+PERSON_FIELDS = ("username", *PERSONAL_DATA_FIELDS)
 NAME_INVALID = _("Enter a name without control or text-direction characters.")
 
 # Escapes, not characters: the same text is a Python pattern and the schema's (ECMA) pattern.

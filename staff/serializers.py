@@ -12,7 +12,7 @@ from rest_framework.settings import ISO_8601
 from hospital.fields import IsoDateField
 from hospital.openapi import NO_NULL_CHARACTERS, NOT_BLANK, SchemaPattern
 
-from .models import BIRTH_DATE_IN_FUTURE, NAME_FORBIDDEN, NAME_INVALID, USERNAME_TAKEN, Sex, User
+from .models import BIRTH_DATE_IN_FUTURE, NAME_FORBIDDEN, NAME_INVALID, PERSON_FIELDS, USERNAME_TAKEN, Sex, User
 from .roles import ROLES_REQUIRED, Role
 
 WRONG_CREDENTIALS = _("Unable to log in with the provided credentials.")
@@ -29,18 +29,7 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = [
-            "id",
-            "username",
-            "last_name",
-            "first_name",
-            "middle_name",
-            "sex",
-            "birth_date",
-            "email",
-            "groups",
-            "is_active",
-        ]
+        fields = ["id", *PERSON_FIELDS, "groups", "is_active"]
         read_only_fields = fields
 
     def get_groups(self, user) -> list[str]:

@@ -36,6 +36,7 @@ from appointments.zone import clinic_zone
 from hospital.admin_base import AllOrNothingImportMixin
 from hospital.errors import ServiceError
 from hospital.imports import FILE_FORMATS
+from staff.models import NAME_FIELDS
 
 PREVIEW_DAYS = 7
 LOAD_DAYS_BEFORE = LOAD_DAYS_AFTER = 13
@@ -165,7 +166,7 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     inlines = (WorkingHoursInline, AbsenceInline)
     list_display = ("name", "username", "slot_length", "days_ahead", "week", "generated_at", "is_active")
     list_filter = ("is_active",)
-    search_fields = ("username", "last_name", "first_name", "middle_name")
+    search_fields = ("username", *NAME_FIELDS)
     ordering = ("last_name", "first_name")
     readonly_fields = ("person", "is_active", "generated_at", "week_preview", "load_chart")
     fieldsets = (
