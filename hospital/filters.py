@@ -1,9 +1,13 @@
 """Strict query filters: a value the schema does not allow is a 400, never silently ignored."""
 
+import operator
 import re
+from collections.abc import Iterable
+from functools import reduce
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema_field
@@ -82,13 +86,30 @@ class IdFilter(filters.NumberFilter):
 SEARCH_MAX_LENGTH = 150
 
 
+def words_query(text: str, fields: Iterable[str]) -> Q:
+    """Every word of `text` in one of `fields`, ignoring case ("ivan petr" finds Petrov Ivan)."""
+    query = Q()
+    for word in text.split():
+        query &= reduce(operator.or_, (Q(**{f"{field}__icontains": word}) for field in fields))
+    return query
+
+
 @extend_schema_field({"type": "string", "maxLength": SEARCH_MAX_LENGTH, "pattern": NO_NULL_CHARACTERS})
 class SearchFilter(filters.CharFilter):
-    """Free text; Django's form field refuses what the schema now says: null characters, over 150 long."""
+    """Free text matched word by word against `fields` (words_query).
 
-    def __init__(self, *args, **kwargs):
+    Django's form field refuses what the schema says: null characters, over 150 long.
+    """
+
+    def __init__(self, *args, fields: Iterable[str], **kwargs):
         kwargs.setdefault("max_length", SEARCH_MAX_LENGTH)
         super().__init__(*args, **kwargs)
+        self.search_fields = tuple(fields)
+
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(words_query(value, self.search_fields))
 
 
 class StrictFilterForm(forms.Form):
