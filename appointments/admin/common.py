@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from hospital.filters import id_parse
 from staff.models import User
 
 
@@ -16,7 +17,7 @@ class DoctorListFilter(admin.SimpleListFilter):
         return [(doctor.pk, str(doctor)) for doctor in User.objects.doctors().order_by("last_name", "first_name")]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit() and len(value) < 19:
-            return queryset.filter(doctor_id=int(value))
+        doctor_id = id_parse(self.value())
+        if doctor_id is not None:
+            return queryset.filter(doctor_id=doctor_id)
         return queryset

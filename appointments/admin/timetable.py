@@ -17,6 +17,7 @@ from appointments.models import Absence, AppointmentEvent, Timetable
 from appointments.resources import AbsenceResource, AppointmentEventResource, TimetableResource
 from hospital.admin_base import ReadOnlyAdmin
 from hospital.errors import ServiceError
+from hospital.filters import id_parse
 from hospital.imports import FILE_FORMATS
 from staff.models import User
 
@@ -117,10 +118,10 @@ class TimetableAdmin(ExportMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Book the selected slots for the chosen patient"), permissions=["change"])
     def book_for_patient(self, request, queryset):
-        chosen = request.POST.get("patient", "")
+        patient_id = id_parse(request.POST.get("patient", ""))
         patient = None
-        if chosen.isdigit() and len(chosen) < 19:
-            patient = User.objects.patients().filter(pk=int(chosen), is_active=True).first()
+        if patient_id is not None:
+            patient = User.objects.patients().filter(pk=patient_id, is_active=True).first()
         if patient is None:
             self.message_user(request, CHOOSE_PATIENT, messages.ERROR)
             return
