@@ -41,6 +41,11 @@ def validate_not_future(value):
         raise ValidationError(BIRTH_DATE_IN_FUTURE, code="future_birth_date")
 
 
+def full_name_of(last_name: str, first_name: str, middle_name: str = "") -> str:
+    """A name as the clinic writes it, last name first, without the empty parts (User.full_name)."""
+    return " ".join(part for part in (last_name, first_name, middle_name) if part)
+
+
 class Sex(models.TextChoices):
     MALE = "male", _("male")
     FEMALE = "female", _("female")
@@ -102,7 +107,7 @@ class User(AbstractUser):
 
     @property
     def full_name(self) -> str:
-        return " ".join(part for part in (self.last_name, self.first_name, self.middle_name) if part)
+        return full_name_of(self.last_name, self.first_name, self.middle_name)
 
     @cached_property
     def role_names(self) -> frozenset[str]:
