@@ -125,38 +125,42 @@ class TimetableAdmin(ExportMixin, admin.ModelAdmin):
         if patient is None:
             self.message_user(request, CHOOSE_PATIENT, messages.ERROR)
             return
-        booked, refusals = 0, defaultdict(list)
-        for slot in queryset.select_related("doctor").order_by("start_time"):
-            try:
-                services.slot_book(slot_id=slot.pk, patient=patient, actor=request.user)
-            except ServiceError as error:
-                refusals[str(error.message)].append(slot)
-            else:
-                booked += 1
-        for line in _refusals_message(refusals):
-            self.message_user(request, line, messages.ERROR)
+        booked = self._each_slot(
+            request,
+            queryset.select_related("doctor").order_by("start_time"),
+            lambda slot: services.slot_book(slot_id=slot.pk, patient=patient, actor=request.user),
+        )
         if booked:
             self.message_user(request, SLOTS_BOOKED % {"count": booked, "patient": patient}, messages.SUCCESS)
 
     @admin.action(description=_("Cancel the selected appointments"), permissions=["change"])
     def cancel_appointments(self, request, queryset):
-        cancelled, free, refusals = 0, 0, defaultdict(list)
-        for slot in queryset.select_related("doctor", "client").order_by("start_time"):
-            if slot.client is None:
-                free += 1
-                continue
-            try:
-                services.slot_cancel(slot_id=slot.pk, patient=slot.client, actor=request.user)
-            except ServiceError as error:
-                refusals[str(error.message)].append(slot)
-            else:
-                cancelled += 1
-        for line in _refusals_message(refusals):
-            self.message_user(request, line, messages.ERROR)
+        slots = list(queryset.select_related("doctor", "client").order_by("start_time"))
+        booked = [slot for slot in slots if slot.client is not None]
+        free = len(slots) - len(booked)
+        cancelled = self._each_slot(
+            request,
+            booked,
+            lambda slot: services.slot_cancel(slot_id=slot.pk, patient=slot.client, actor=request.user),
+        )
         if free:
             self.message_user(request, FREE_NOT_CANCELLED % {"count": free}, messages.WARNING)
         if cancelled:
             self.message_user(request, APPOINTMENTS_CANCELLED % {"count": cancelled}, messages.SUCCESS)
+
+    def _each_slot(self, request, slots, service_call) -> int:
+        """Call the service on each slot; report its refusals, grouped by reason; return how many it did."""
+        done, refusals = 0, defaultdict(list)
+        for slot in slots:
+            try:
+                service_call(slot)
+            except ServiceError as error:
+                refusals[str(error.message)].append(slot)
+            else:
+                done += 1
+        for line in _refusals_message(refusals):
+            self.message_user(request, line, messages.ERROR)
+        return done
 
 
 # --- absences and booking history: lists and exports ---------------------------------------------
