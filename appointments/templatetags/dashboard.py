@@ -27,17 +27,18 @@ FILTERS_NOT_APPLIED = _("The filters were not applied; the charts show the defau
 FILTER_KEYS = ("date_from", "date_to", "doctor")
 
 
+def _date_field(label) -> forms.DateField:
+    """An optional end of the range, picked in the browser's date input."""
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d"),
+    )
+
+
 class DashboardFilterForm(forms.Form):
-    date_from = forms.DateField(
-        label=_("from"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d"),
-    )
-    date_to = forms.DateField(
-        label=_("until"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d"),
-    )
+    date_from = _date_field(_("from"))
+    date_to = _date_field(_("until"))
     doctor = forms.ModelChoiceField(
         label=_("doctor"),
         required=False,
