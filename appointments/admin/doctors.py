@@ -75,17 +75,25 @@ class DoctorForm(forms.ModelForm):
             self.fields[name].initial = getattr(schedule, name) if schedule else default
 
 
-class WorkingHoursForm(forms.ModelForm):
-    class Meta:
-        model = WorkingHours
-        fields = ("weekday", "start", "end")
+class EndAfterStartForm(forms.ModelForm):
+    """A row with a start and an end; an end not after the start gets the service's message."""
+
+    end_not_after_start = ""
 
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and not start < end:
-            self.add_error("end", services.HOURS_END_NOT_AFTER_START)
+            self.add_error("end", self.end_not_after_start)
         return cleaned
+
+
+class WorkingHoursForm(EndAfterStartForm):
+    end_not_after_start = services.HOURS_END_NOT_AFTER_START
+
+    class Meta:
+        model = WorkingHours
+        fields = ("weekday", "start", "end")
 
     def validate_unique(self):
         """Skipped: the service replaces the week as a whole (see WorkingHoursFormSet.clean)."""
@@ -130,17 +138,12 @@ class WorkingHoursInline(admin.TabularInline):
         super().__init__(DoctorSchedule, admin_site)
 
 
-class AbsenceForm(forms.ModelForm):
+class AbsenceForm(EndAfterStartForm):
+    end_not_after_start = services.ABSENCE_END_NOT_AFTER_START
+
     class Meta:
         model = Absence
         fields = ("kind", "start", "end", "comment")
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and not start < end:
-            self.add_error("end", services.ABSENCE_END_NOT_AFTER_START)
-        return cleaned
 
 
 class AbsenceInline(admin.TabularInline):
