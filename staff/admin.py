@@ -14,8 +14,7 @@ from django.utils.translation import ngettext
 from import_export.admin import ExportMixin, ImportExportMixin
 from knox.models import AuthToken
 
-from hospital.admin_base import AllOrNothingImportMixin, ReadOnlyAdmin
-from hospital.errors import ServiceError
+from hospital.admin_base import AllOrNothingImportMixin, ReadOnlyAdmin, service_each
 from hospital.imports import FILE_FORMATS
 
 from . import services
@@ -259,14 +258,9 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
 
     def _each(self, request, queryset, service) -> int:
         """Run the service on each user; report by name what it refused; return how many it did."""
-        done = 0
-        for user in queryset:
-            try:
-                service(user=user, actor=request.user)
-            except ServiceError as refusal:
-                self.message_user(request, f"{user}: {refusal.message}", messages.ERROR)
-            else:
-                done += 1
+        done, refused = service_each(queryset, lambda user: service(user=user, actor=request.user))
+        for user, refusal in refused:
+            self.message_user(request, f"{user}: {refusal.message}", messages.ERROR)
         return done
 
 

@@ -15,8 +15,7 @@ from import_export.admin import ExportMixin
 from appointments import services
 from appointments.models import Absence, AppointmentEvent, Timetable
 from appointments.resources import AbsenceResource, AppointmentEventResource, TimetableResource
-from hospital.admin_base import ReadOnlyAdmin
-from hospital.errors import ServiceError
+from hospital.admin_base import ReadOnlyAdmin, service_each
 from hospital.filters import id_parse
 from hospital.imports import FILE_FORMATS
 from staff.models import User
@@ -150,14 +149,10 @@ class TimetableAdmin(ExportMixin, admin.ModelAdmin):
 
     def _each_slot(self, request, slots, service_call) -> int:
         """Call the service on each slot; report its refusals, grouped by reason; return how many it did."""
-        done, refusals = 0, defaultdict(list)
-        for slot in slots:
-            try:
-                service_call(slot)
-            except ServiceError as error:
-                refusals[str(error.message)].append(slot)
-            else:
-                done += 1
+        done, refused = service_each(slots, service_call)
+        refusals = defaultdict(list)
+        for slot, refusal in refused:
+            refusals[str(refusal.message)].append(slot)
         for line in _refusals_message(refusals):
             self.message_user(request, line, messages.ERROR)
         return done
