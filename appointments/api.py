@@ -1,6 +1,6 @@
 """Scheduling endpoints: validate, call one service or selector, serialise."""
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from hospital.filters import SearchFilter
 from hospital.openapi import ERRORS, PAGE_NOT_FOUND
-from staff.models import User
+from staff.models import NAME_FIELDS, User
 from staff.permissions import IsPatient
 
 from . import selectors, services
@@ -208,18 +208,11 @@ class AbsenceDetailView(APIView):
 
 
 class DoctorFilter(filters.FilterSet):
-    search = SearchFilter(method="filter_search", label=_("name contains"))
+    search = SearchFilter(fields=NAME_FIELDS, label=_("name contains"))
 
     class Meta:
         model = User
         fields = ["search"]
-
-    def filter_search(self, queryset, name, value):
-        for word in value.split():
-            queryset = queryset.filter(
-                Q(last_name__icontains=word) | Q(first_name__icontains=word) | Q(middle_name__icontains=word)
-            )
-        return queryset
 
 
 @extend_schema_view(
@@ -236,7 +229,7 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     filterset_class = DoctorFilter
 
     def get_queryset(self):
-        return selectors.doctors().filter(is_active=True).select_related("schedule").order_by("last_name", "id")
+        return User.objects.doctors().filter(is_active=True).select_related("schedule").order_by("last_name", "id")
 
 
 @extend_schema_view(

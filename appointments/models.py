@@ -248,15 +248,13 @@ class AppointmentEvent(models.Model):
 
 
 class DoctorManager(HospitalUserManager):
-    """Users in the doctor group (a user is in a group at most once, so the join never duplicates)."""
+    """Users in the doctor group (User.objects.doctors())."""
 
     # The user manager's helpers (normalize_email, which User.clean calls) without a migration entry.
     use_in_migrations = False
 
     def get_queryset(self):
-        from staff.roles import Role
-
-        return super().get_queryset().filter(groups__name=Role.DOCTOR)
+        return super().get_queryset().doctors()
 
 
 class Doctor(User):

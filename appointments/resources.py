@@ -17,8 +17,8 @@ from import_export import fields, resources, widgets
 
 from hospital.errors import ServiceError
 from hospital.imports import ImportOutcome, dataset_read, rows_import
-from staff.models import User
-from staff.resources import PERSON_COLUMNS, PersonResource
+from staff.models import PERSON_FIELDS, User
+from staff.resources import PersonResource
 from staff.roles import Role
 
 from . import generation, services
@@ -27,7 +27,7 @@ from .models import Absence, AppointmentEvent, DoctorSchedule, Timetable
 # Column name for each weekday, in Weekday order (Monday = 0).
 WEEKDAY_COLUMNS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SCHEDULE_COLUMNS = ("slot_minutes", "horizon_days", *WEEKDAY_COLUMNS)
-DOCTOR_COLUMNS = (*PERSON_COLUMNS, *SCHEDULE_COLUMNS)
+DOCTOR_COLUMNS = (*PERSON_FIELDS, *SCHEDULE_COLUMNS)
 
 INTERVALS_INVALID = _("“%(value)s” is not a list of intervals such as 09:00-13:00;14:00-18:00.")
 WHOLE_NUMBER = _("Enter a whole number.")

@@ -8,7 +8,6 @@ from django.http import Http404
 from django.utils import timezone
 
 from staff.models import User
-from staff.roles import Role
 
 from .models import Timetable
 from .planner import local_day_bounds
@@ -17,13 +16,9 @@ from .zone import clinic_zone
 _M = TypeVar("_M", bound=Model)
 
 
-def doctors() -> QuerySet[User]:
-    return User.objects.filter(groups__name=Role.DOCTOR).distinct()
-
-
 def doctor_get(*, pk: int, active_only: bool = False) -> User:
     """A doctor by id, or 404 (unknown, not a doctor, or blocked when `active_only`)."""
-    queryset = doctors()
+    queryset = User.objects.doctors()
     if active_only:
         queryset = queryset.filter(is_active=True)
     doctor = queryset.filter(pk=pk).first()

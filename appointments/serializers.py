@@ -21,6 +21,7 @@ from .models import (
     AbsenceKind,
     Timetable,
 )
+from .services import ABSENCE_END_NOT_AFTER_START, HOURS_END_NOT_AFTER_START
 
 MAX_INTERVALS_PER_WEEK = 7 * 24
 NONEXISTENT_LOCAL_TIME = _(
@@ -123,7 +124,7 @@ class WorkingHoursSerializer(serializers.Serializer):
     def validate(self, attrs):
         if not attrs["start"] < attrs["end"]:
             raise serializers.ValidationError(
-                {"end": [_("The end of working hours must be after their start.")]},
+                {"end": [HOURS_END_NOT_AFTER_START]},
                 code="end_not_after_start",
             )
         return attrs
@@ -227,9 +228,7 @@ class AbsenceSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         if not attrs["start"] < attrs["end"]:
-            raise serializers.ValidationError(
-                {"end": [_("The end of an absence must be after its start.")]}, code="end_not_after_start"
-            )
+            raise serializers.ValidationError({"end": [ABSENCE_END_NOT_AFTER_START]}, code="end_not_after_start")
         return attrs
 
 

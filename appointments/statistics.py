@@ -88,6 +88,11 @@ def _percent(part: int, whole: int) -> float:
     return float((Decimal(100 * part) / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
+def _utilisation(total: int, booked: int) -> dict:
+    """{"total", "booked", "free", "utilisation"}: utilisation is booked of all slots, in percent."""
+    return {"total": total, "booked": booked, "free": total - booked, "utilisation": _percent(booked, total)}
+
+
 def utilisation_per_day(
     *, date_from: date | None = None, date_to: date | None = None, doctor_id: int | None = None
 ) -> list[dict]:
@@ -99,20 +104,11 @@ def utilisation_per_day(
         .annotate(total=Count("*"), booked=Count("client"))
         .order_by("day")
     )
-    return [
-        {
-            "day": row["day"],
-            "total": row["total"],
-            "booked": row["booked"],
-            "free": row["total"] - row["booked"],
-            "utilisation": _percent(row["booked"], row["total"]),
-        }
-        for row in rows
-    ]
+    return [{"day": row["day"], **_utilisation(row["total"], row["booked"])} for row in rows]
 
 
 def utilisation_per_doctor(*, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
-    """[{"doctor_id", "last_name", "first_name", "total", "booked", "utilisation"}] by doctor."""
+    """[{"doctor_id", "last_name", "first_name", "total", "booked", "free", "utilisation"}] by doctor."""
     slots = _scoped(Timetable.objects.all(), date_from=date_from, date_to=date_to, doctor_id=None)
     rows = (
         slots.values("doctor_id", "doctor__last_name", "doctor__first_name")
@@ -124,9 +120,7 @@ def utilisation_per_doctor(*, date_from: date | None = None, date_to: date | Non
             "doctor_id": row["doctor_id"],
             "last_name": row["doctor__last_name"],
             "first_name": row["doctor__first_name"],
-            "total": row["total"],
-            "booked": row["booked"],
-            "utilisation": _percent(row["booked"], row["total"]),
+            **_utilisation(row["total"], row["booked"]),
         }
         for row in rows
     ]
@@ -141,12 +135,7 @@ def utilisation_total(
     """{"total", "booked", "free", "utilisation"} over the whole range: one aggregate query."""
     slots = _scoped(Timetable.objects.all(), date_from=date_from, date_to=date_to, doctor_id=doctor_id)
     totals = slots.aggregate(total=Count("*"), booked=Count("client"))
-    return {
-        "total": totals["total"],
-        "booked": totals["booked"],
-        "free": totals["total"] - totals["booked"],
-        "utilisation": _percent(totals["booked"], totals["total"]),
-    }
+    return _utilisation(totals["total"], totals["booked"])
 
 
 def appointments_of_day(*, day: date, doctor_id: int | None = None, limit: int | None = None) -> list[dict]:

@@ -27,7 +27,9 @@ def cpu_model() -> str:
 
 
 def memory() -> str:
-    memory_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    found = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    assert found, "no MemTotal in /proc/meminfo"
+    memory_kb = int(found.group(1))
     return f"{memory_kb / 1024 / 1024:.1f} GiB"
 
 

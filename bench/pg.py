@@ -110,10 +110,12 @@ class Server:
         if result.returncode != 0 or not PGBENCH_TPS.search(output):
             raise RuntimeError(f"pgbench failed:\n{output}")
         failed = PGBENCH_FAILED.search(output)
+        figures = [pattern.search(output) for pattern in (PGBENCH_TPS, PGBENCH_LATENCY, PGBENCH_DONE)]
+        tps, latency, done = (match.group(1) if match else "nan" for match in figures)
         return {
-            "tps": float(PGBENCH_TPS.search(output).group(1)),
-            "latency_ms": float(PGBENCH_LATENCY.search(output).group(1)),
-            "transactions": int(PGBENCH_DONE.search(output).group(1)),
+            "tps": float(tps),
+            "latency_ms": float(latency),
+            "transactions": int(float(done)) if done != "nan" else 0,
             "failed": int(failed.group(1)) if failed else 0,
             "command": " ".join(args).replace(path, "<script>.sql"),
         }

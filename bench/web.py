@@ -89,6 +89,7 @@ class Gunicorn:
 
     def master_pid(self) -> int:
         """gunicorn's master: our child, or py-spy's child when profiling."""
+        assert self.process is not None, "gunicorn was not started"
         if self.profile is None:
             return self.process.pid
         for stat in Path("/proc").glob("[0-9]*/stat"):

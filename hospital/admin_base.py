@@ -1,11 +1,17 @@
 """What admin pages of several apps share."""
 
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from hospital.errors import ServiceError
 from hospital.imports import problems_of
+
+T = TypeVar("T")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -19,6 +25,19 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def service_each(objects: Iterable[T], service_call: Callable[[T], object]) -> tuple[int, list[tuple[T, ServiceError]]]:
+    """An admin action's body: the service once per object; how many it did, and what it refused and why."""
+    done, refused = 0, []
+    for obj in objects:
+        try:
+            service_call(obj)
+        except ServiceError as refusal:
+            refused.append((obj, refusal))
+        else:
+            done += 1
+    return done, refused
 
 
 IMPORT_ABORTED = _("Nothing was imported: the file has errors. Correct them and import it again.")

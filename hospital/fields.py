@@ -1,8 +1,9 @@
 """Serializer fields shared by the API's apps."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from hospital.filters import ISO_DATE
+from hospital.filters import ID_INVALID, ID_MAX, ID_SCHEMA, ISO_DATE, id_parse
 
 
 class IsoDateField(serializers.DateField):
@@ -12,3 +13,18 @@ class IsoDateField(serializers.DateField):
         if isinstance(value, str) and not ISO_DATE.fullmatch(value):
             self.fail("invalid", format="YYYY-MM-DD")
         return super().to_internal_value(value)
+
+
+@extend_schema_field(ID_SCHEMA)
+class IdField(serializers.Field):
+    """A database id (id_parse), with the same message as the query filters' id."""
+
+    def to_internal_value(self, data):
+        parsed = id_parse(data)
+        if parsed is None:
+            # Formatted here: DRF's fail() fills str.format fields, and the message is %-formatted.
+            raise serializers.ValidationError(ID_INVALID % {"max": ID_MAX}, code="invalid")
+        return parsed
+
+    def to_representation(self, value):
+        return value

@@ -14,12 +14,11 @@ from django.utils.translation import ngettext
 from import_export.admin import ExportMixin, ImportExportMixin
 from knox.models import AuthToken
 
-from hospital.admin_base import AllOrNothingImportMixin, ReadOnlyAdmin
-from hospital.errors import ServiceError
+from hospital.admin_base import AllOrNothingImportMixin, ReadOnlyAdmin, service_each
 from hospital.imports import FILE_FORMATS
 
 from . import services
-from .models import AuditEvent, User
+from .models import NAME_FIELDS, PERSON_FIELDS, PERSONAL_DATA_FIELDS, AuditEvent, User
 from .resources import AuditEventResource, PatientResource, UserResource
 from .roles import ROLES_REQUIRED, Role
 
@@ -64,7 +63,7 @@ class RolesRequiredMixin:
 class HospitalUserCreationForm(ActorFormMixin, RolesRequiredMixin, UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
-        fields = ("username", *services.UPDATABLE_FIELDS[1:], "groups")
+        fields = ("username", *PERSONAL_DATA_FIELDS, "groups")
 
     def clean(self):
         cleaned = super().clean()
@@ -76,7 +75,7 @@ class HospitalUserCreationForm(ActorFormMixin, RolesRequiredMixin, UserCreationF
 class HospitalUserChangeForm(ActorFormMixin, RolesRequiredMixin, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
-        fields = ("username", *services.UPDATABLE_FIELDS[1:], "groups", "is_active")  # type: ignore[assignment]
+        fields = ("username", *PERSONAL_DATA_FIELDS, "groups", "is_active")  # type: ignore[assignment]
 
     def clean(self):
         cleaned = super().clean()
@@ -115,12 +114,12 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
     formats = FILE_FORMATS
     list_display = ("username", "full_name", "roles", "sex", "birth_date", "is_active")
     list_filter = (RoleFilter, "is_active", "sex", "is_superuser")
-    search_fields = ("username", "last_name", "first_name", "middle_name", "email")
+    search_fields = ("username", *NAME_FIELDS, "email")
     ordering = ("last_name", "first_name")
     actions = ("block_users", "unblock_users")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Personal data"), {"fields": services.UPDATABLE_FIELDS[1:]}),
+        (_("Personal data"), {"fields": PERSONAL_DATA_FIELDS}),
         # is_staff follows the administrator role and is_superuser is set only by createsuperuser
         # (DJANGO_SUPERUSER_*): shown, never edited here. Permissions come from the role groups.
         (_("Roles and access"), {"fields": ("groups", "is_active", "is_staff", "is_superuser")}),
@@ -131,7 +130,7 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
             None,
             {
                 "classes": ("wide",),
-                "fields": ("username", "password1", "password2", *services.UPDATABLE_FIELDS[1:], "groups"),
+                "fields": ("username", "password1", "password2", *PERSONAL_DATA_FIELDS, "groups"),
             },
         ),
     )
@@ -188,7 +187,7 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
         data = form.cleaned_data
         if not change:
             user = services.user_create(
-                **{name: data.get(name) or "" for name in services.UPDATABLE_FIELDS if name != "birth_date"},
+                **{name: data.get(name) or "" for name in PERSON_FIELDS if name != "birth_date"},
                 birth_date=data.get("birth_date"),
                 password=data["password1"],
                 groups=role_names(data["groups"]),
@@ -198,7 +197,7 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
             obj.pk, obj._state.adding, obj._state.db = user.pk, False, user._state.db
             return
         user = User.objects.get(pk=obj.pk)
-        fields = {name: data[name] for name in services.UPDATABLE_FIELDS if name in form.changed_data}
+        fields = {name: data[name] for name in PERSON_FIELDS if name in form.changed_data}
         groups = role_names(data["groups"]) if "groups" in form.changed_data else None
         if fields or groups is not None:
             user = services.user_update(user=user, groups=groups, actor=request.user, **fields)
@@ -259,14 +258,9 @@ class UserAdmin(AllOrNothingImportMixin, ImportExportMixin, DjangoUserAdmin):
 
     def _each(self, request, queryset, service) -> int:
         """Run the service on each user; report by name what it refused; return how many it did."""
-        done = 0
-        for user in queryset:
-            try:
-                service(user=user, actor=request.user)
-            except ServiceError as refusal:
-                self.message_user(request, f"{user}: {refusal.message}", messages.ERROR)
-            else:
-                done += 1
+        done, refused = service_each(queryset, lambda user: service(user=user, actor=request.user))
+        for user, refusal in refused:
+            self.message_user(request, f"{user}: {refusal.message}", messages.ERROR)
         return done
 
 

@@ -10,7 +10,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
 
     Knox reads all the user's tokens on every request to delete the expired ones; that is one query
     per request (a fifth of a free-slot request's time in docs/benchmarks.md). Expired tokens are
-    refused all the same, and `manage.py purge_tokens` (run by the beat schedule) deletes them.
+    refused all the same, and the hourly beat task `staff.purge_expired_tokens` deletes them.
     """
 
     def _cleanup_token(self, auth_token) -> bool:

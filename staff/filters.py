@@ -1,11 +1,10 @@
 """Filters of the user list."""
 
-from django.db.models import Q
 from django_filters import rest_framework as filters
 
 from hospital.filters import BooleanFilter, SearchFilter, StrictFilterForm
 
-from .models import Sex, User
+from .models import NAME_FIELDS, Sex, User
 from .roles import Role
 
 
@@ -13,7 +12,7 @@ class UserFilter(filters.FilterSet):
     role = filters.ChoiceFilter(choices=Role.choices, method="filter_role")
     is_active = BooleanFilter()
     sex = filters.ChoiceFilter(choices=Sex.choices)
-    search = SearchFilter(method="filter_search")
+    search = SearchFilter(fields=("username", *NAME_FIELDS))
 
     class Meta:
         model = User
@@ -22,14 +21,3 @@ class UserFilter(filters.FilterSet):
 
     def filter_role(self, queryset, name, value):
         return queryset.with_role(value)
-
-    def filter_search(self, queryset, name, value):
-        query = Q()
-        for word in value.split():
-            query &= (
-                Q(username__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(first_name__icontains=word)
-                | Q(middle_name__icontains=word)
-            )
-        return queryset.filter(query)

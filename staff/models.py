@@ -15,8 +15,12 @@ from .roles import Role
 
 BIRTH_DATE_IN_FUTURE = _("Birth date cannot be in the future.")
 USERNAME_TAKEN = _("A user with that username already exists.")
+# A person's name, in the order it is written (full_name) and searched.
+NAME_FIELDS = ("last_name", "first_name", "middle_name")
+# A person's data beyond the username: what the admin's forms show under "Personal data".
+PERSONAL_DATA_FIELDS = (*NAME_FIELDS, "sex", "birth_date", "email")
 # A person's data, as the API, the admin and the CSV files carry it (and the services may change).
-PERSON_FIELDS = ("username", "last_name", "first_name", "middle_name", "sex", "birth_date", "email")
+PERSON_FIELDS = ("username", *PERSONAL_DATA_FIELDS)
 NAME_INVALID = _("Enter a name without control or text-direction characters.")
 
 # Escapes, not characters: the same text is a Python pattern and the schema's (ECMA) pattern.
@@ -38,6 +42,11 @@ def validate_not_future(value):
         raise ValidationError(BIRTH_DATE_IN_FUTURE, code="future_birth_date")
 
 
+def full_name_of(last_name: str, first_name: str, middle_name: str = "") -> str:
+    """A name as the clinic writes it, last name first, without the empty parts (User.full_name)."""
+    return " ".join(part for part in (last_name, first_name, middle_name) if part)
+
+
 class Sex(models.TextChoices):
     MALE = "male", _("male")
     FEMALE = "female", _("female")
@@ -48,7 +57,11 @@ class UserQuerySet(models.QuerySet):
         return self.filter(groups__name=role)
 
     def doctors(self):
-        """Users in the doctor group (a user is in a group at most once: the join never duplicates)."""
+        """Users in the doctor group, active and blocked alike: the one query for "is a doctor".
+
+        No .distinct(): group names are unique and a user is in a group at most once (auth's
+        unique (user, group) pair), so the join on one group name yields one row per doctor.
+        """
         return self.with_role(Role.DOCTOR)
 
     def active_doctors(self):
@@ -100,7 +113,7 @@ class User(AbstractUser):
 
     @property
     def full_name(self) -> str:
-        return " ".join(part for part in (self.last_name, self.first_name, self.middle_name) if part)
+        return full_name_of(self.last_name, self.first_name, self.middle_name)
 
     @cached_property
     def role_names(self) -> frozenset[str]:

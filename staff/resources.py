@@ -24,23 +24,24 @@ from .models import PERSON_FIELDS, AuditAction, AuditEvent, User
 from .roles import Role
 
 REQUIRED_VALUE = _("This value is required.")
-PERSON_COLUMNS = PERSON_FIELDS
+# What every person's row must have (a column, and a value in it): middle name and email may be left out.
+REQUIRED_PERSON_FIELDS = ("username", "last_name", "first_name", "sex", "birth_date")
 
 
 class PersonResource(resources.ModelResource):
     """Users matched on username; subclasses name the role they get and may read more columns."""
 
     role: str = ""
-    required_columns: tuple[str, ...] = ("username", "last_name", "first_name", "sex", "birth_date")
-    required_values: tuple[str, ...] = ("username", "last_name", "first_name", "sex", "birth_date")
+    required_columns: tuple[str, ...] = REQUIRED_PERSON_FIELDS
+    required_values: tuple[str, ...] = REQUIRED_PERSON_FIELDS
 
     birth_date = fields.Field(attribute="birth_date", column_name="birth_date", widget=IsoDateWidget())
 
     class Meta:
         model = User
-        fields: tuple[str, ...] = PERSON_COLUMNS
-        import_order: tuple[str, ...] = PERSON_COLUMNS
-        export_order: tuple[str, ...] = PERSON_COLUMNS
+        fields: tuple[str, ...] = PERSON_FIELDS
+        import_order: tuple[str, ...] = PERSON_FIELDS
+        export_order: tuple[str, ...] = PERSON_FIELDS
         import_id_fields = ("username",)
         clean_model_instances = True
         use_transactions = True
@@ -129,7 +130,7 @@ class UserResource(resources.ModelResource):
 
     class Meta:
         model = User
-        fields = ("id", *PERSON_COLUMNS, "roles", "is_active", "date_joined", "last_login")
+        fields = ("id", *PERSON_FIELDS, "roles", "is_active", "date_joined", "last_login")
         export_order = fields
         name = _("Users")
 

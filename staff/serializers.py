@@ -12,7 +12,7 @@ from rest_framework.settings import ISO_8601  # type: ignore[attr-defined]
 from hospital.fields import IsoDateField
 from hospital.openapi import NO_NULL_CHARACTERS, NOT_BLANK, SchemaPattern
 
-from .models import BIRTH_DATE_IN_FUTURE, NAME_FORBIDDEN, NAME_INVALID, USERNAME_TAKEN, Sex, User
+from .models import NAME_FORBIDDEN, NAME_INVALID, PERSON_FIELDS, USERNAME_TAKEN, Sex, User, validate_not_future
 from .roles import ROLES_REQUIRED, Role
 
 WRONG_CREDENTIALS = _("Unable to log in with the provided credentials.")
@@ -29,18 +29,7 @@ class UserSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = [
-            "id",
-            "username",
-            "last_name",
-            "first_name",
-            "middle_name",
-            "sex",
-            "birth_date",
-            "email",
-            "groups",
-            "is_active",
-        ]
+        fields = ["id", *PERSON_FIELDS, "groups", "is_active"]
         read_only_fields = fields
 
     def get_groups(self, user) -> list[str]:
@@ -121,7 +110,7 @@ class UserWriteSerializer(serializers.Serializer):
     first_name = NameField()
     middle_name = OptionalNameField()
     sex = serializers.ChoiceField(choices=Sex.choices)
-    birth_date = IsoDateField()
+    birth_date = IsoDateField(validators=[validate_not_future])
     groups = serializers.ListField(
         child=serializers.ChoiceField(choices=Role.choices),
         min_length=1,
@@ -136,13 +125,6 @@ class UserWriteSerializer(serializers.Serializer):
             taken = taken.exclude(pk=self.instance.pk)
         if taken.exists():
             raise serializers.ValidationError(USERNAME_TAKEN, code="unique")
-        return value
-
-    def validate_birth_date(self, value):
-        from django.utils import timezone
-
-        if value > timezone.localdate():
-            raise serializers.ValidationError(BIRTH_DATE_IN_FUTURE, code="future_birth_date")
         return value
 
     def validate_groups(self, value):

@@ -189,14 +189,11 @@ def user_create(
         action=AuditAction.USER_CREATED,
         target=user,
         changes={
-            **{name: [None, _audit_value(getattr(user, name))] for name in UPDATABLE_FIELDS},
+            **{name: [None, _audit_value(getattr(user, name))] for name in PERSON_FIELDS},
             "groups": [None, sorted(groups)],
         },
     )
     return user
-
-
-UPDATABLE_FIELDS = PERSON_FIELDS
 
 
 @transaction.atomic
@@ -209,7 +206,7 @@ def user_update(
     **fields: object,
 ) -> User:
     """Change personal data, roles or password; a new password revokes every token."""
-    unknown = set(fields) - set(UPDATABLE_FIELDS)
+    unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
         raise TypeError(f"user_update() got fields it may not change: {sorted(unknown)}")
     user_manage_check(actor=actor, user=user, groups=groups)

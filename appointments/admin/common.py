@@ -3,7 +3,8 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from appointments import selectors
+from hospital.filters import id_parse
+from staff.models import User
 
 
 class DoctorListFilter(admin.SimpleListFilter):
@@ -13,10 +14,10 @@ class DoctorListFilter(admin.SimpleListFilter):
     parameter_name = "doctor"
 
     def lookups(self, request, model_admin):
-        return [(doctor.pk, str(doctor)) for doctor in selectors.doctors().order_by("last_name", "first_name")]
+        return [(doctor.pk, str(doctor)) for doctor in User.objects.doctors().order_by("last_name", "first_name")]
 
     def queryset(self, request, queryset):
-        value = self.value()
-        if value and value.isdigit() and len(value) < 19:
-            return queryset.filter(doctor_id=int(value))
+        doctor_id = id_parse(self.value())
+        if doctor_id is not None:
+            return queryset.filter(doctor_id=doctor_id)
         return queryset

@@ -12,6 +12,7 @@ from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +37,7 @@ from appointments.zone import clinic_zone
 from hospital.admin_base import AllOrNothingImportMixin
 from hospital.errors import ServiceError
 from hospital.imports import FILE_FORMATS
+from staff.models import NAME_FIELDS
 
 PREVIEW_DAYS = 7
 LOAD_DAYS_BEFORE = LOAD_DAYS_AFTER = 13
@@ -74,17 +76,25 @@ class DoctorForm(forms.ModelForm):
             self.fields[name].initial = getattr(schedule, name) if schedule else default
 
 
-class WorkingHoursForm(forms.ModelForm):
-    class Meta:
-        model = WorkingHours
-        fields = ("weekday", "start", "end")
+class EndAfterStartForm(forms.ModelForm):
+    """A row with a start and an end; an end not after the start gets the service's message."""
+
+    end_not_after_start: str | Promise = ""
 
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and not start < end:
-            self.add_error("end", services.HOURS_END_NOT_AFTER_START)
+            self.add_error("end", self.end_not_after_start)
         return cleaned
+
+
+class WorkingHoursForm(EndAfterStartForm):
+    end_not_after_start = services.HOURS_END_NOT_AFTER_START
+
+    class Meta:
+        model = WorkingHours
+        fields = ("weekday", "start", "end")
 
     def validate_unique(self):
         """Skipped: the service replaces the week as a whole (see WorkingHoursFormSet.clean)."""
@@ -129,17 +139,12 @@ class WorkingHoursInline(admin.TabularInline):
         super().__init__(DoctorSchedule, admin_site)
 
 
-class AbsenceForm(forms.ModelForm):
+class AbsenceForm(EndAfterStartForm):
+    end_not_after_start = services.ABSENCE_END_NOT_AFTER_START
+
     class Meta:
         model = Absence
         fields = ("kind", "start", "end", "comment")
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and not start < end:
-            self.add_error("end", services.ABSENCE_END_NOT_AFTER_START)
-        return cleaned
 
 
 class AbsenceInline(admin.TabularInline):
@@ -165,7 +170,7 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     inlines = (WorkingHoursInline, AbsenceInline)
     list_display = ("name", "username", "slot_length", "days_ahead", "week", "generated_at", "is_active")
     list_filter = ("is_active",)
-    search_fields = ("username", "last_name", "first_name", "middle_name")
+    search_fields = ("username", *NAME_FIELDS)
     ordering = ("last_name", "first_name")
     readonly_fields = ("person", "is_active", "generated_at", "week_preview", "load_chart")
     fieldsets = (

@@ -15,8 +15,8 @@ from import_export.admin import ExportMixin
 from appointments import services
 from appointments.models import Absence, AppointmentEvent, Timetable
 from appointments.resources import AbsenceResource, AppointmentEventResource, TimetableResource
-from hospital.admin_base import ReadOnlyAdmin
-from hospital.errors import ServiceError
+from hospital.admin_base import ReadOnlyAdmin, service_each
+from hospital.filters import id_parse
 from hospital.imports import FILE_FORMATS
 from staff.models import User
 
@@ -117,45 +117,45 @@ class TimetableAdmin(ExportMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Book the selected slots for the chosen patient"), permissions=["change"])
     def book_for_patient(self, request, queryset):
-        chosen = request.POST.get("patient", "")
+        patient_id = id_parse(request.POST.get("patient", ""))
         patient = None
-        if chosen.isdigit() and len(chosen) < 19:
-            patient = User.objects.patients().filter(pk=int(chosen), is_active=True).first()
+        if patient_id is not None:
+            patient = User.objects.patients().filter(pk=patient_id, is_active=True).first()
         if patient is None:
             self.message_user(request, CHOOSE_PATIENT, messages.ERROR)
             return
-        booked, refusals = 0, defaultdict(list)
-        for slot in queryset.select_related("doctor").order_by("start_time"):
-            try:
-                services.slot_book(slot_id=slot.pk, patient=patient, actor=request.user)
-            except ServiceError as error:
-                refusals[str(error.message)].append(slot)
-            else:
-                booked += 1
-        for line in _refusals_message(refusals):
-            self.message_user(request, line, messages.ERROR)
+        booked = self._each_slot(
+            request,
+            queryset.select_related("doctor").order_by("start_time"),
+            lambda slot: services.slot_book(slot_id=slot.pk, patient=patient, actor=request.user),
+        )
         if booked:
             self.message_user(request, SLOTS_BOOKED % {"count": booked, "patient": patient}, messages.SUCCESS)
 
     @admin.action(description=_("Cancel the selected appointments"), permissions=["change"])
     def cancel_appointments(self, request, queryset):
-        cancelled, free, refusals = 0, 0, defaultdict(list)
-        for slot in queryset.select_related("doctor", "client").order_by("start_time"):
-            if slot.client is None:
-                free += 1
-                continue
-            try:
-                services.slot_cancel(slot_id=slot.pk, patient=slot.client, actor=request.user)
-            except ServiceError as error:
-                refusals[str(error.message)].append(slot)
-            else:
-                cancelled += 1
-        for line in _refusals_message(refusals):
-            self.message_user(request, line, messages.ERROR)
+        slots = list(queryset.select_related("doctor", "client").order_by("start_time"))
+        booked = [slot for slot in slots if slot.client is not None]
+        free = len(slots) - len(booked)
+        cancelled = self._each_slot(
+            request,
+            booked,
+            lambda slot: services.slot_cancel(slot_id=slot.pk, patient=slot.client, actor=request.user),
+        )
         if free:
             self.message_user(request, FREE_NOT_CANCELLED % {"count": free}, messages.WARNING)
         if cancelled:
             self.message_user(request, APPOINTMENTS_CANCELLED % {"count": cancelled}, messages.SUCCESS)
+
+    def _each_slot(self, request, slots, service_call) -> int:
+        """Call the service on each slot; report its refusals, grouped by reason; return how many it did."""
+        done, refused = service_each(slots, service_call)
+        refusals = defaultdict(list)
+        for slot, refusal in refused:
+            refusals[str(refusal.message)].append(slot)
+        for line in _refusals_message(refusals):
+            self.message_user(request, line, messages.ERROR)
+        return done
 
 
 # --- absences and booking history: lists and exports ---------------------------------------------

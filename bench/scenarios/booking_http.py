@@ -26,7 +26,7 @@ def run(bench: Context) -> Outcome:
     profile = bench.profiled("booking")
     in_database = int(bench.sql("SELECT count(*) FROM appointments_timetable WHERE client_id IS NOT NULL"))
     exhausted = result["elapsed"] < bench.args.seconds - 1
-    details = {"profile": profile} if profile else {}
+    details: dict[str, object] = {"profile": profile} if profile else {}
     details.update({"wrk": result, "pgbench": floor, "in_database": in_database, "exhausted": exhausted})
     return Outcome([row(result, floor, in_database=in_database, exhausted=exhausted)], details)
 

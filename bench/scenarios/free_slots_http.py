@@ -30,7 +30,7 @@ def run(bench: Context) -> Outcome:
     bench.warm_up(lines)
     result = bench.load(lines, seconds=bench.args.seconds, once=False)
     profile = bench.profiled("free slots")
-    details = {"profile": profile} if profile else {}
+    details: dict[str, object] = {"profile": profile} if profile else {}
     details.update({"wrk": result, "pgbench": floor, "statement": statement})
     return Outcome([row(result, floor)], details)
 
