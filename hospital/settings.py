@@ -272,10 +272,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api",
     "PREPROCESSING_HOOKS": ["hospital.openapi.drop_slash_aliases"],
-    # Swagger UI from drf-spectacular-sidecar's static files, never a CDN. (No ReDoc page: its
-    # bundle loads a logo from cdn.redoc.ly whatever the settings.)
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files, never a CDN (ReDoc's one
+    # off-site image is kept out by hospital.docs).
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -------------------------------------------------------------------------------

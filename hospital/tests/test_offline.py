@@ -41,7 +41,13 @@ def collected(url: str) -> Path:
 
 @pytest.mark.parametrize(
     ("path", "as_administrator"),
-    [("/admin/login/", False), ("/admin/", True), ("/admin/staff/user/add/", True), ("/api/docs/", False)],
+    [
+        ("/admin/login/", False),
+        ("/admin/", True),
+        ("/admin/staff/user/add/", True),
+        ("/api/docs/", False),
+        ("/api/redoc/", False),
+    ],
 )
 def test_the_page_and_its_stylesheets_name_no_other_host(staff_client, path, as_administrator):
     response = (staff_client if as_administrator else Client()).get(path)
@@ -57,3 +63,11 @@ def test_the_page_and_its_stylesheets_name_no_other_host(staff_client, path, as_
             css = collected(asset).read_text(errors="replace")
             assert not REMOTE_IN_CSS.search(css), f"{asset} loads from another host"
             assert not [name for name in THIRD_PARTIES if name in css], asset
+
+
+def test_redoc_keeps_images_on_our_host():
+    response = Client().get("/api/redoc/")
+
+    assert response.status_code == 200
+    assert response["Content-Security-Policy"] == "img-src 'self' data:"
+    assert "drf_spectacular_sidecar/redoc/bundles/redoc.standalone" in response.content.decode()
