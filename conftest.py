@@ -134,6 +134,12 @@ def login():
     return _login
 
 
+@pytest.fixture
+def admin_api(login, admin_user):
+    """The API as the administrator `admin`, with a real token."""
+    return login(admin_user)
+
+
 @pytest.fixture(scope="session")
 def live_server(request):
     """pytest-django's live server, serving the static files collected for this run.

@@ -17,11 +17,6 @@ WEEKDAYS_9_TO_18_WITH_LUNCH = [
 
 
 @pytest.fixture
-def admin_api(login, admin_user):
-    return login(admin_user)
-
-
-@pytest.fixture
 def sent(monkeypatch):
     """Doctor ids whose regeneration was sent to the broker."""
     from appointments import tasks

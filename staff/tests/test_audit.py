@@ -9,11 +9,6 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a long and unusual passphrase 42"
 
 
-@pytest.fixture
-def admin_api(login, admin_user):
-    return login(admin_user)
-
-
 def actions(**filters):
     return list(AuditEvent.objects.filter(**filters).order_by("at", "id").values_list("action", flat=True))
 
