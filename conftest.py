@@ -185,14 +185,32 @@ class _SerialWSGIServer(WSGIServer):
         self.connections_override = connections_override
 
 
+class TaskSends(list):
+    """Each send of the slot generation task, in order, as its arguments and options: {"args": ..., "retry": ...}."""
+
+    @property
+    def batches(self) -> list[list[int]]:
+        """The doctor ids of each send."""
+        return [send["args"][0] for send in self]
+
+    @property
+    def doctor_ids(self) -> list[int]:
+        """The doctor ids of all sends, in order."""
+        return [pk for batch in self.batches for pk in batch]
+
+
 @pytest.fixture
-def sent(monkeypatch):
-    """Doctor ids whose slot generation was handed to the broker (which is never reached), in order."""
+def sent(monkeypatch) -> TaskSends:
+    """The sends of slot generation, recorded instead of handed to the broker."""
     from appointments.tasks import generate_slots_for_doctors
 
-    calls = []
-    monkeypatch.setattr(generate_slots_for_doctors, "apply_async", lambda args, **kwargs: calls.extend(args[0]))
-    return calls
+    sends = TaskSends()
+
+    def record(args=None, kwargs=None, **options):
+        sends.append({"args": args, **options})
+
+    monkeypatch.setattr(generate_slots_for_doctors, "apply_async", record)
+    return sends
 
 
 @pytest.fixture

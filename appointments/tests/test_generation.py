@@ -70,18 +70,6 @@ def run_tasks_here(monkeypatch):
     monkeypatch.setattr(task, "apply_async", run)
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """Record the regeneration tasks sent to the broker instead of sending them."""
-    calls = []
-
-    def record(args=None, kwargs=None, **options):
-        calls.append({"args": args, **options})
-
-    monkeypatch.setattr(tasks.generate_slots_for_doctors, "apply_async", record)
-    return calls
-
-
 # --- the generation service ----------------------------------------------------------------
 
 
