@@ -7,6 +7,7 @@ from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 from rest_framework.test import APIClient
 
+from appointments.tests.factories import ScheduleFactory, every_day
 from staff.roles import Role
 from staff.services import roles_ensure
 from staff.tests.factories import UserFactory
@@ -93,6 +94,12 @@ def dr_carol(db):
 @pytest.fixture
 def dr_dave(db):
     return UserFactory(username="dr_dave", first_name="Dave", last_name="Sokolov", roles=[Role.DOCTOR])
+
+
+@pytest.fixture
+def carol_schedule(dr_carol):
+    """Dr Carol works 09:00-13:00 every day in 20-minute slots, a week ahead (no slots generated yet)."""
+    return every_day(ScheduleFactory(doctor=dr_carol, slot_minutes=20, horizon_days=7))
 
 
 @pytest.fixture

@@ -46,12 +46,6 @@ def slot_at(doctor, day, hour, minute=0) -> Timetable:
 
 
 @pytest.fixture
-def carol_schedule(dr_carol):
-    """Dr Carol works 09:00-13:00 every day in 20-minute slots, a week ahead."""
-    return every_day(ScheduleFactory(doctor=dr_carol, slot_minutes=20, horizon_days=WEEK))
-
-
-@pytest.fixture
 def generated(carol_schedule, dr_carol, now):
     """Dr Carol's week of slots, generated."""
     result = slots_generate_for_doctor(doctor_id=dr_carol.pk, now=now)

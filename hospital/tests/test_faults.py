@@ -18,7 +18,6 @@ from django.utils import timezone
 from appointments import tasks
 from appointments.generation import doctor_plan, slots_generate_for_doctor
 from appointments.models import Timetable, WorkingHours
-from appointments.services import schedule_update
 from hospital.celery import app
 from hospital.errors import DATABASE_RETRY_AFTER
 from staff.tests.factories import PASSWORD
@@ -53,15 +52,9 @@ def broker_down():
 
 
 @pytest.fixture
-def carol_schedule(dr_carol):
-    schedule_update(
-        doctor=dr_carol,
-        slot_minutes=30,
-        horizon_days=7,
-        working_hours=[(day, datetime.time(9), datetime.time(12)) for day in range(7)],
-    )
+def carol_slots(carol_schedule, dr_carol):
+    """Dr Carol's slots of the coming week, generated from now as a worker would."""
     slots_generate_for_doctor(doctor_id=dr_carol.pk)
-    return dr_carol.schedule
 
 
 def _future_slots(doctor, after):
@@ -80,7 +73,7 @@ def _timed(call):
 
 
 def test_a_schedule_edit_is_saved_promptly_while_the_broker_is_down(
-    login, admin_user, dr_carol, carol_schedule, broker_down, caplog
+    login, admin_user, dr_carol, carol_schedule, carol_slots, broker_down, caplog
 ):
     caplog.set_level(logging.WARNING, logger="appointments.services")
     response, seconds = _timed(
@@ -99,7 +92,7 @@ def test_a_schedule_edit_is_saved_promptly_while_the_broker_is_down(
 
 
 def test_the_api_serves_and_books_while_the_broker_is_down(
-    login, alice, admin_user, dr_carol, bob, carol_schedule, broker_down
+    login, alice, admin_user, dr_carol, bob, carol_slots, broker_down
 ):
     patient = login(alice)
     free, seconds = _timed(lambda: patient.get(f"/api/doctor/slots/get/{dr_carol.pk}"))
@@ -132,7 +125,9 @@ def test_the_api_serves_and_books_while_the_broker_is_down(
     assert seconds < PROMPT_SECONDS
 
 
-def test_the_sweep_catches_up_once_the_broker_is_back(login, admin_user, dr_carol, carol_schedule, broker_down, caplog):
+def test_the_sweep_catches_up_once_the_broker_is_back(
+    login, admin_user, dr_carol, carol_schedule, carol_slots, broker_down, caplog
+):
     before_edit = timezone.now()
     old_plan = _future_slots(dr_carol, before_edit)
     response = login(admin_user).put(
@@ -165,7 +160,7 @@ def test_the_sweep_catches_up_once_the_broker_is_back(login, admin_user, dr_caro
 
 
 def test_an_edit_after_the_broker_returns_is_enqueued_again(
-    login, admin_user, dr_carol, carol_schedule, broker_down, caplog, monkeypatch
+    login, admin_user, dr_carol, carol_slots, broker_down, caplog, monkeypatch
 ):
     sent = []
     publish = tasks.generate_slots_for_doctors.apply_async
