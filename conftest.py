@@ -48,29 +48,6 @@ def _fast_hashing_and_clean_cache(settings):
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _in_memory_broker(monkeypatch):
-    """Tasks enqueued by tests go to Celery's in-memory transport: nothing leaves the process."""
-    from hospital.celery import app
-
-    # Celery reads the CELERY_BROKER_URL environment variable before its own configuration, so
-    # while it is set (CI sets it) no configured broker would take effect.
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-
-    def reset_pools():
-        # Drop (never close) the pools: kombu keeps closed pools in a global registry, and a
-        # closed one would refuse every later publish.
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    previous = app.conf.broker_url
-    app.conf.broker_url = "memory://"
-    reset_pools()
-    yield
-    app.conf.broker_url = previous
-    reset_pools()
-
-
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"

@@ -36,19 +36,31 @@ MORNINGS = [{"weekday": day, "start": "09:00", "end": "12:00"} for day in range(
 EVENINGS = [{"weekday": day, "start": "15:00", "end": "17:00"} for day in range(7)]
 
 
-def _use_broker(url: str) -> None:
-    """Point the Celery app at another broker; drop (never close) the pools built for the old one."""
-    app.conf.broker_url = url
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
-def broker_down():
-    """The broker is unreachable until the test calls the returned function to bring it back."""
-    _use_broker(UNREACHABLE_REDIS)
-    yield lambda: _use_broker("memory://")
-    _use_broker("memory://")
+def broker_down(monkeypatch):
+    """The broker is unreachable until the test calls the returned function to bring it back.
+
+    Until then slot generation is published over a connection to a Redis that is not there,
+    through Celery's own publish path (its connect timeout and retry settings apply), instead of
+    over the tests' in-memory transport.
+    """
+    task = tasks.generate_slots_for_doctors
+    publish = task.apply_async
+    unreachable = app.connection_for_write(UNREACHABLE_REDIS)
+    down = True
+
+    def send(*args, **options):
+        if down:
+            options["connection"] = unreachable
+        return publish(*args, **options)
+
+    def bring_back():
+        nonlocal down
+        down = False
+
+    monkeypatch.setattr(task, "apply_async", send)
+    yield bring_back
+    unreachable.release()
 
 
 @pytest.fixture
