@@ -48,6 +48,12 @@ def _fast_hashing_and_clean_cache(settings):
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _people_numbered_from_zero():
+    """Each test's factory-made people are user0, user1, ... with the same names, alone or in the suite."""
+    UserFactory.reset_sequence()
+
+
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
