@@ -7,6 +7,7 @@ from django.core.servers.basehttp import WSGIServer
 from django.db import connection
 from rest_framework.test import APIClient
 
+from appointments.tests.factories import ScheduleFactory, every_day
 from staff.roles import Role
 from staff.services import roles_ensure
 from staff.tests.factories import UserFactory
@@ -48,26 +49,9 @@ def _fast_hashing_and_clean_cache(settings):
 
 
 @pytest.fixture(autouse=True)
-def _in_memory_broker(monkeypatch):
-    """Tasks enqueued by tests go to Celery's in-memory transport: nothing leaves the process."""
-    from hospital.celery import app
-
-    # Celery reads the CELERY_BROKER_URL environment variable before its own configuration, so
-    # while it is set (CI sets it) no configured broker would take effect.
-    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
-
-    def reset_pools():
-        # Drop (never close) the pools: kombu keeps closed pools in a global registry, and a
-        # closed one would refuse every later publish.
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    previous = app.conf.broker_url
-    app.conf.broker_url = "memory://"
-    reset_pools()
-    yield
-    app.conf.broker_url = previous
-    reset_pools()
+def _people_numbered_from_zero():
+    """Each test's factory-made people are user0, user1, ... with the same names, alone or in the suite."""
+    UserFactory.reset_sequence()
 
 
 @pytest.fixture
@@ -93,6 +77,12 @@ def dr_carol(db):
 @pytest.fixture
 def dr_dave(db):
     return UserFactory(username="dr_dave", first_name="Dave", last_name="Sokolov", roles=[Role.DOCTOR])
+
+
+@pytest.fixture
+def carol_schedule(dr_carol):
+    """Dr Carol works 09:00-13:00 every day in 20-minute slots, a week ahead (no slots generated yet)."""
+    return every_day(ScheduleFactory(doctor=dr_carol, slot_minutes=20, horizon_days=7))
 
 
 @pytest.fixture
@@ -132,6 +122,12 @@ def login():
         return client
 
     return _login
+
+
+@pytest.fixture
+def admin_api(login, admin_user):
+    """The API as the administrator `admin`, with a real token."""
+    return login(admin_user)
 
 
 @pytest.fixture(scope="session")
@@ -179,14 +175,32 @@ class _SerialWSGIServer(WSGIServer):
         self.connections_override = connections_override
 
 
+class TaskSends(list):
+    """Each send of the slot generation task, in order, as its arguments and options: {"args": ..., "retry": ...}."""
+
+    @property
+    def batches(self) -> list[list[int]]:
+        """The doctor ids of each send."""
+        return [send["args"][0] for send in self]
+
+    @property
+    def doctor_ids(self) -> list[int]:
+        """The doctor ids of all sends, in order."""
+        return [pk for batch in self.batches for pk in batch]
+
+
 @pytest.fixture
-def sent(monkeypatch):
-    """Doctor ids whose slot generation was handed to the broker (which is never reached), in order."""
+def sent(monkeypatch) -> TaskSends:
+    """The sends of slot generation, recorded instead of handed to the broker."""
     from appointments.tasks import generate_slots_for_doctors
 
-    calls = []
-    monkeypatch.setattr(generate_slots_for_doctors, "apply_async", lambda args, **kwargs: calls.extend(args[0]))
-    return calls
+    sends = TaskSends()
+
+    def record(args=None, kwargs=None, **options):
+        sends.append({"args": args, **options})
+
+    monkeypatch.setattr(generate_slots_for_doctors, "apply_async", record)
+    return sends
 
 
 @pytest.fixture

@@ -281,7 +281,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery -------------------------------------------------------------------------------
 # With no CELERY_BROKER_URL, Celery uses its filesystem transport under var/ (no Redis needed
-# to run or test the project); Redis is the production broker.
+# to run the project; tests use the in-memory one, hospital/testing_env.py); Redis is the
+# production broker.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if not CELERY_BROKER_URL:
     _celery_dir = VAR_DIR / "celery"

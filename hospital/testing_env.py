@@ -2,6 +2,7 @@
 
 Static files are collected once per run (conftest's `_collected_static`) into a directory of the
 run's own, removed at exit, so that tests render pages through the production manifest storage.
+Tasks the tests enqueue go to Celery's in-memory transport, in the test process.
 """
 
 import atexit
@@ -16,3 +17,9 @@ os.environ["DJANGO_DEBUG"] = "0"
 _static_root = tempfile.mkdtemp(prefix="hospital-test-static-")
 os.environ["DJANGO_STATIC_ROOT"] = _static_root
 atexit.register(shutil.rmtree, _static_root, ignore_errors=True)
+
+# Celery reads CELERY_BROKER_URL from the environment before its own configuration, so the
+# in-memory transport is chosen here, before Django and Celery load, whatever the caller set (CI
+# sets Redis). The smoke suite starts its own stack on the caller's Redis: it reads the URL here.
+CALLERS_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+os.environ["CELERY_BROKER_URL"] = "memory://"

@@ -20,7 +20,12 @@ from staff.tests.factories import UserFactory
 
 # serialized_rollback: the flush after each test would otherwise drop the role groups the
 # migrations created, which later tests in the same run may rely on.
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # Regeneration requests are recorded, not sent: the tests run the generator themselves.
+    pytest.mark.usefixtures("sent"),
+]
 
 BARRIER_TIMEOUT = 30  # seconds; a thread that dies breaks the barrier instead of hanging the run
 HOURS = [(weekday, datetime.time(9), datetime.time(13)) for weekday in range(7)]
@@ -106,16 +111,6 @@ def generate_while_uncommitted(change, generate):
     if "change" in outcome or isinstance(outcome.get("result"), Exception):
         raise InterleavingFailed(outcome)
     return outcome["result"]
-
-
-@pytest.fixture(autouse=True)
-def no_broker(monkeypatch):
-    """Regeneration requests are recorded, not sent: the tests run the generator themselves."""
-    sent = []
-    monkeypatch.setattr(
-        tasks.generate_slots_for_doctors, "apply_async", lambda args=None, kwargs=None, **options: sent.append(args)
-    )
-    return sent
 
 
 @pytest.fixture

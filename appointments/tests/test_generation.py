@@ -46,12 +46,6 @@ def slot_at(doctor, day, hour, minute=0) -> Timetable:
 
 
 @pytest.fixture
-def carol_schedule(dr_carol):
-    """Dr Carol works 09:00-13:00 every day in 20-minute slots, a week ahead."""
-    return every_day(ScheduleFactory(doctor=dr_carol, slot_minutes=20, horizon_days=WEEK))
-
-
-@pytest.fixture
 def generated(carol_schedule, dr_carol, now):
     """Dr Carol's week of slots, generated."""
     result = slots_generate_for_doctor(doctor_id=dr_carol.pk, now=now)
@@ -68,18 +62,6 @@ def run_tasks_here(monkeypatch):
         return task.apply(args=args, kwargs=kwargs)
 
     monkeypatch.setattr(task, "apply_async", run)
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """Record the regeneration tasks sent to the broker instead of sending them."""
-    calls = []
-
-    def record(args=None, kwargs=None, **options):
-        calls.append({"args": args, **options})
-
-    monkeypatch.setattr(tasks.generate_slots_for_doctors, "apply_async", record)
-    return calls
 
 
 # --- the generation service ----------------------------------------------------------------

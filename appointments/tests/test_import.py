@@ -196,7 +196,7 @@ def test_an_import_enqueues_slot_generation_once_it_commits(db, sent, django_cap
     with django_capture_on_commit_callbacks(execute=True):
         outcome = doctors_import(DOCTORS)
 
-    assert set(sent) == set(outcome.user_ids)
+    assert set(sent.doctor_ids) == set(outcome.user_ids)
     assert len(outcome.user_ids) == 6
 
 

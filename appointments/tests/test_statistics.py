@@ -25,11 +25,6 @@ def slot(doctor, local_start, zone=MOSCOW, client=None, minutes=20):
     )
 
 
-@pytest.fixture
-def admin_api(login, admin_user):
-    return login(admin_user)
-
-
 def test_it_counts_booked_slots_per_local_day_ascending(admin_api, dr_carol, alice, bob):
     slot(dr_carol, datetime.datetime(2026, 7, 20, 10, 0), client=alice)
     slot(dr_carol, datetime.datetime(2026, 7, 20, 10, 20), client=bob)

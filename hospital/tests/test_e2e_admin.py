@@ -93,13 +93,29 @@ def choose(page, field, label: str) -> None:
 def test_an_administrator_sets_up_a_doctor_sees_the_slots_imports_doctors_and_reads_the_dashboard(
     live_server, page, generation_in_process
 ):
+    admin = f"{live_server.url}/admin"
+    the_cast_exists()
+    log_in_as_the_administrator(page, admin)
+    doctor = add_a_doctor_on_the_users_page(page, admin)
+    give_the_doctor_weekday_hours(page, admin)
+    generated = see_the_generated_slots(page, admin, doctor)
+    booked = book_the_last_two_slots_for_alice(page, doctor, generated)
+    import_the_sample_doctors(page, admin)
+    read_the_dashboard(page, admin, booked)
+
+
+# --- the steps, in the order the story takes them ---------------------------------------------
+
+
+def the_cast_exists() -> None:
+    """A real administrator (the role's group gives the permissions, not a superuser flag) and alice."""
     roles_ensure()
-    # A real administrator: the role's group gives the permissions, not a superuser flag.
     UserFactory(username="admin", first_name="Anna", last_name="Admin", roles=[Role.ADMINISTRATOR])
     UserFactory(username="alice", first_name="Alice", last_name="Ivanova", roles=[Role.PATIENT])
-    admin = f"{live_server.url}/admin"
 
-    # 1. The administrator logs in through the login form.
+
+def log_in_as_the_administrator(page, admin: str) -> None:
+    """1. The administrator logs in through the login form."""
     page.goto(f"{admin}/")
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", PASSWORD)
@@ -107,7 +123,9 @@ def test_an_administrator_sets_up_a_doctor_sees_the_slots_imports_doctors_and_re
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(f"{admin}/")
 
-    # 2. A doctor is a user with the doctor group, added on the Users page.
+
+def add_a_doctor_on_the_users_page(page, admin: str) -> User:
+    """2. A doctor is a user with the doctor group, added on the Users page."""
     page.goto(f"{admin}/staff/user/add/")
     page.fill("#id_username", "dr_erin")
     page.fill("#id_password1", DOCTOR_PASSWORD)
@@ -126,8 +144,11 @@ def test_an_administrator_sets_up_a_doctor_sees_the_slots_imports_doctors_and_re
     assert doctor.is_doctor and doctor.is_active and not doctor.is_staff
     assert (doctor.sex, str(doctor.birth_date)) == ("female", "1985-04-12")
     assert doctor.check_password(DOCTOR_PASSWORD)
+    return doctor
 
-    # 3. On the doctor's page: 20-minute slots, 09:00-12:00 every weekday.
+
+def give_the_doctor_weekday_hours(page, admin: str) -> None:
+    """3. On the doctor's page: 20-minute slots, 09:00-12:00 every weekday."""
     page.goto(f"{admin}/appointments/doctor/")
     page.get_by_role("link", name="Orlova Erin").click()
     expect(page.get_by_text("No schedule yet")).to_be_attached()
@@ -145,7 +166,12 @@ def test_an_administrator_sets_up_a_doctor_sees_the_slots_imports_doctors_and_re
     page.click("input[name=_continue]")
     expect(page.get_by_text("The doctor “Orlova Erin” was changed successfully")).to_be_visible()
 
-    # 4. Saving generated the slots: the doctor's coming week and the Timetable show them.
+
+def see_the_generated_slots(page, admin: str, doctor: User) -> int:
+    """4. Saving generated the slots: the doctor's coming week and the Timetable show them.
+
+    Starts on the doctor's page, as the save left it; returns how many slots there are.
+    """
     assert DoctorSchedule.objects.get(doctor=doctor).generated_at is not None
     generated = Timetable.objects.filter(doctor=doctor).count()
     # Seven days from today hold five weekdays, and today's slots may have begun already.
@@ -162,9 +188,16 @@ def test_an_administrator_sets_up_a_doctor_sees_the_slots_imports_doctors_and_re
     expect(rows).to_have_count(generated)
     expect(page.locator("#result_list .badge", has_text="free")).to_have_count(generated)
     shot(page, "06-timetable-of-the-doctor")
+    return generated
 
-    # 5. The last two slots of the week booked for alice with the Timetable's action (the furthest
-    # from now, so that none starts while the test runs).
+
+def book_the_last_two_slots_for_alice(page, doctor: User, generated: int) -> list[Timetable]:
+    """5. The last two slots of the week booked for alice with the Timetable's action.
+
+    The furthest from now, so that none starts while the test runs. Starts on the doctor's
+    Timetable, as the previous step left it; returns the booked slots.
+    """
+    rows = page.locator("#result_list tbody tr")
     rows.nth(generated - 2).locator("input.action-select").check()
     rows.nth(generated - 1).locator("input.action-select").check()
     picker = page.locator(".actions .select2-container--admin-autocomplete")
@@ -180,8 +213,11 @@ def test_an_administrator_sets_up_a_doctor_sees_the_slots_imports_doctors_and_re
     booked = list(Timetable.objects.filter(doctor=doctor, client__username="alice").order_by("start_time"))
     assert len(booked) == 2
     assert not Timetable.objects.filter(doctor=doctor, start_time__gt=booked[-1].start_time).exists()
+    return booked
 
-    # 6. The sample doctors file: upload, preview, confirm.
+
+def import_the_sample_doctors(page, admin: str) -> None:
+    """6. The sample doctors file: upload, preview, confirm."""
     page.goto(f"{admin}/appointments/doctor/import/")
     page.set_input_files("input[name=import_file]", DOCTORS_CSV)
     # Guessed from the extension (see hospital/templates/admin/import_export/import.html).
@@ -203,7 +239,9 @@ def test_an_administrator_sets_up_a_doctor_sees_the_slots_imports_doctors_and_re
     assert User.objects.doctors().filter(username__startswith="dr.").count() == len(IMPORTED)
     assert Timetable.objects.filter(doctor__username="dr.sokolova").exists()  # generated when the import committed
 
-    # 7. The dashboard draws the appointments as server-rendered SVG bars.
+
+def read_the_dashboard(page, admin: str, booked: list[Timetable]) -> None:
+    """7. The dashboard draws the appointments as server-rendered SVG bars."""
     page.goto(f"{admin}/")
     dashboard = page.locator(".hospital-dashboard")
     charts = dashboard.locator("svg.hospital-chart")

@@ -18,7 +18,6 @@ from django.utils import timezone
 from appointments import tasks
 from appointments.generation import doctor_plan, slots_generate_for_doctor
 from appointments.models import Timetable, WorkingHours
-from appointments.services import schedule_update
 from hospital.celery import app
 from hospital.errors import DATABASE_RETRY_AFTER
 from staff.tests.factories import PASSWORD
@@ -37,31 +36,37 @@ MORNINGS = [{"weekday": day, "start": "09:00", "end": "12:00"} for day in range(
 EVENINGS = [{"weekday": day, "start": "15:00", "end": "17:00"} for day in range(7)]
 
 
-def _use_broker(url: str) -> None:
-    """Point the Celery app at another broker; drop (never close) the pools built for the old one."""
-    app.conf.broker_url = url
-    app._pool = None
-    app.amqp._producer_pool = None
+@pytest.fixture
+def broker_down(monkeypatch):
+    """The broker is unreachable until the test calls the returned function to bring it back.
+
+    Until then slot generation is published over a connection to a Redis that is not there,
+    through Celery's own publish path (its connect timeout and retry settings apply), instead of
+    over the tests' in-memory transport.
+    """
+    task = tasks.generate_slots_for_doctors
+    publish = task.apply_async
+    unreachable = app.connection_for_write(UNREACHABLE_REDIS)
+    down = True
+
+    def send(*args, **options):
+        if down:
+            options["connection"] = unreachable
+        return publish(*args, **options)
+
+    def bring_back():
+        nonlocal down
+        down = False
+
+    monkeypatch.setattr(task, "apply_async", send)
+    yield bring_back
+    unreachable.release()
 
 
 @pytest.fixture
-def broker_down():
-    """The broker is unreachable until the test calls the returned function to bring it back."""
-    _use_broker(UNREACHABLE_REDIS)
-    yield lambda: _use_broker("memory://")
-    _use_broker("memory://")
-
-
-@pytest.fixture
-def carol_schedule(dr_carol):
-    schedule_update(
-        doctor=dr_carol,
-        slot_minutes=30,
-        horizon_days=7,
-        working_hours=[(day, datetime.time(9), datetime.time(12)) for day in range(7)],
-    )
+def carol_slots(carol_schedule, dr_carol):
+    """Dr Carol's slots of the coming week, generated from now as a worker would."""
     slots_generate_for_doctor(doctor_id=dr_carol.pk)
-    return dr_carol.schedule
 
 
 def _future_slots(doctor, after):
@@ -80,7 +85,7 @@ def _timed(call):
 
 
 def test_a_schedule_edit_is_saved_promptly_while_the_broker_is_down(
-    login, admin_user, dr_carol, carol_schedule, broker_down, caplog
+    login, admin_user, dr_carol, carol_schedule, carol_slots, broker_down, caplog
 ):
     caplog.set_level(logging.WARNING, logger="appointments.services")
     response, seconds = _timed(
@@ -99,7 +104,7 @@ def test_a_schedule_edit_is_saved_promptly_while_the_broker_is_down(
 
 
 def test_the_api_serves_and_books_while_the_broker_is_down(
-    login, alice, admin_user, dr_carol, bob, carol_schedule, broker_down
+    login, alice, admin_user, dr_carol, bob, carol_slots, broker_down
 ):
     patient = login(alice)
     free, seconds = _timed(lambda: patient.get(f"/api/doctor/slots/get/{dr_carol.pk}"))
@@ -132,7 +137,9 @@ def test_the_api_serves_and_books_while_the_broker_is_down(
     assert seconds < PROMPT_SECONDS
 
 
-def test_the_sweep_catches_up_once_the_broker_is_back(login, admin_user, dr_carol, carol_schedule, broker_down, caplog):
+def test_the_sweep_catches_up_once_the_broker_is_back(
+    login, admin_user, dr_carol, carol_schedule, carol_slots, broker_down, caplog
+):
     before_edit = timezone.now()
     old_plan = _future_slots(dr_carol, before_edit)
     response = login(admin_user).put(
@@ -165,7 +172,7 @@ def test_the_sweep_catches_up_once_the_broker_is_back(login, admin_user, dr_caro
 
 
 def test_an_edit_after_the_broker_returns_is_enqueued_again(
-    login, admin_user, dr_carol, carol_schedule, broker_down, caplog, monkeypatch
+    login, admin_user, dr_carol, carol_slots, broker_down, caplog, monkeypatch
 ):
     sent = []
     publish = tasks.generate_slots_for_doctors.apply_async

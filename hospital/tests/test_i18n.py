@@ -24,7 +24,6 @@ from hospital.errors import INVALID_INPUT
 from staff.models import BIRTH_DATE_IN_FUTURE, User
 from staff.roles import Role
 from staff.serializers import WRONG_CREDENTIALS
-from staff.services import roles_ensure
 from staff.tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -191,13 +190,6 @@ def test_an_unknown_api_path_answers_404_in_russian(api):
 # --- the admin -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    roles_ensure()
-    client.force_login(admin_user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 DASHBOARD_HEADINGS_RU = ["Записей сегодня", "Загрузка на этой неделе", "Записи по дням", "Загрузка по врачам"]
 DASHBOARD_HEADINGS_EN = [
     "Appointments today",
@@ -207,10 +199,10 @@ DASHBOARD_HEADINGS_EN = [
 ]
 
 
-def test_the_admin_dashboard_is_in_russian_by_accept_language(admin_client, dr_carol):
+def test_the_admin_dashboard_is_in_russian_by_accept_language(staff_client, dr_carol):
     SlotFactory(doctor=dr_carol)
 
-    html = admin_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    html = staff_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
 
     with translation.override("ru"):
         assert str(Timetable._meta.verbose_name_plural).capitalize() in html
@@ -224,17 +216,17 @@ def test_the_admin_dashboard_is_in_russian_by_accept_language(admin_client, dr_c
     assert '<html lang="ru"' in html
 
 
-def test_the_admin_follows_the_language_cookie(admin_client):
-    admin_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+def test_the_admin_follows_the_language_cookie(staff_client):
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
 
-    html = admin_client.get("/admin/").content.decode()
+    html = staff_client.get("/admin/").content.decode()
 
     for heading in DASHBOARD_HEADINGS_RU:
         assert heading in html
 
 
-def test_the_admin_is_in_english_by_default(admin_client):
-    html = admin_client.get("/admin/").content.decode()
+def test_the_admin_is_in_english_by_default(staff_client):
+    html = staff_client.get("/admin/").content.decode()
 
     for heading in DASHBOARD_HEADINGS_EN:
         assert heading in html
@@ -242,11 +234,11 @@ def test_the_admin_is_in_english_by_default(admin_client):
     assert "Записей сегодня" not in html
 
 
-def test_the_timetable_changelist_is_in_russian(admin_client, dr_carol, alice):
+def test_the_timetable_changelist_is_in_russian(staff_client, dr_carol, alice):
     SlotFactory(doctor=dr_carol, client=alice)
     SlotFactory(doctor=dr_carol)
 
-    html = admin_client.get("/admin/appointments/timetable/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
+    html = staff_client.get("/admin/appointments/timetable/", HTTP_ACCEPT_LANGUAGE="ru").content.decode()
 
     with translation.override("ru"):
         expected = [
@@ -261,8 +253,8 @@ def test_the_timetable_changelist_is_in_russian(admin_client, dr_carol, alice):
     assert ">свободен<" in html and ">занят<" in html  # the status badges
 
 
-def test_an_admin_action_message_uses_russian_plurals(admin_client, alice, bob):
-    response = admin_client.post(
+def test_an_admin_action_message_uses_russian_plurals(staff_client, alice, bob):
+    response = staff_client.post(
         "/admin/staff/user/",
         {"action": "block_users", "_selected_action": [alice.pk, bob.pk], "index": 0},
         follow=True,

@@ -9,11 +9,6 @@ from staff.models import User
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_api(login, admin_user):
-    return login(admin_user)
-
-
 def test_a_body_over_the_limit_gets_413_and_writes_nothing(admin_api, settings):
     before = User.objects.count()
     body = {

@@ -127,7 +127,7 @@ def test_removing_the_doctor_role_closes_the_doctors_slots_at_once(
         )
 
     assert response.status_code == 302
-    assert sent == [dr_carol.pk]
+    assert sent.doctor_ids == [dr_carol.pk]
     booking = login(alice).post(f"/api/doctor/appointment/{slot.pk}")
     assert (booking.status_code, booking.json()["code"]) == (404, "slot_not_found")
     assert Timetable.objects.get(pk=slot.pk).client_id is None
@@ -229,7 +229,7 @@ def test_saving_a_doctor_page_with_three_new_absences_enqueues_one_regeneration(
     assert response.status_code == 302
     assert Absence.objects.filter(doctor=dr_carol).count() == 3
     assert AuditEvent.objects.filter(action=AuditAction.ABSENCE_CREATED).count() == 3
-    assert sent == [dr_carol.pk]
+    assert sent.doctor_ids == [dr_carol.pk]
 
 
 def test_an_edited_absence_is_updated_in_place_by_the_service(staff_client, admin_user, dr_carol, sent, on_commit):
@@ -245,7 +245,7 @@ def test_an_edited_absence_is_updated_in_place_by_the_service(staff_client, admi
     [event] = AuditEvent.objects.filter(action=AuditAction.ABSENCE_CHANGED)
     assert event.actor == admin_user and event.changes["comment"] == ["old", "new"]
     assert not AuditEvent.objects.filter(action__in=[AuditAction.ABSENCE_CREATED, AuditAction.ABSENCE_DELETED])
-    assert sent == [dr_carol.pk]
+    assert sent.doctor_ids == [dr_carol.pk]
 
 
 def test_reading_a_schedule_writes_nothing(login, alice, dr_carol):

@@ -40,6 +40,7 @@ import redis
 import requests
 from django.conf import settings
 
+from hospital.testing_env import CALLERS_BROKER_URL
 from hospital.tests.browser import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (requirements-dev.txt)")
@@ -123,7 +124,8 @@ def postgres_server() -> str:
 
 
 def redis_server() -> str:
-    url = os.environ.get("CELERY_BROKER_URL", "")
+    # The tests' own CELERY_BROKER_URL is the in-memory transport; this is the one the run was given.
+    url = CALLERS_BROKER_URL
     base = url if url.startswith("redis://") else os.environ.get("SMOKE_REDIS_URL", "redis://127.0.0.1:6379/0")
     parsed = urlparse(base)
     return f"redis://{parsed.hostname or '127.0.0.1'}:{parsed.port or 6379}"

@@ -9,11 +9,6 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a long and unusual passphrase 42"
 
 
-@pytest.fixture
-def admin_api(login, admin_user):
-    return login(admin_user)
-
-
 def actions(**filters):
     return list(AuditEvent.objects.filter(**filters).order_by("at", "id").values_list("action", flat=True))
 
@@ -84,21 +79,17 @@ def test_schedule_and_absence_changes_are_recorded(admin_api, admin_user, dr_car
     assert schedule_event.actor == admin_user
 
 
-def test_the_audit_trail_is_read_only_and_exportable_in_the_admin(client, admin_api, admin_user, alice):
-    from staff.services import roles_ensure
-
-    roles_ensure()
+def test_the_audit_trail_is_read_only_and_exportable_in_the_admin(staff_client, admin_api, alice):
     admin_api.patch(f"/api/user/update/{alice.pk}", {"last_name": "Orlova"}, format="json")
     event = AuditEvent.objects.get()
-    client.force_login(admin_user)
-    listing = client.get("/admin/staff/auditevent/")
+    listing = staff_client.get("/admin/staff/auditevent/")
     assert listing.status_code == 200
     assert "Orlova" in listing.content.decode() or str(alice) in listing.content.decode()
-    assert client.get("/admin/staff/auditevent/add/").status_code == 403
-    assert client.post(f"/admin/staff/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert staff_client.get("/admin/staff/auditevent/add/").status_code == 403
+    assert staff_client.post(f"/admin/staff/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert AuditEvent.objects.filter(pk=event.pk).exists()
     columns = ("at", "actor", "action", "target_type", "target_id", "target_repr", "changes")
-    export = client.post(
+    export = staff_client.post(
         "/admin/staff/auditevent/export/",
         {"format": "0", "resource": "0", **{f"auditeventresource_{column}": "on" for column in columns}},
     )

@@ -30,11 +30,6 @@ def payload(**overrides):
     return data
 
 
-@pytest.fixture
-def admin_api(login, admin_user):
-    return login(admin_user)
-
-
 def test_it_creates_a_user_who_can_then_log_in(admin_api, api):
     response = admin_api.post("/api/user/create", payload(), format="json")
     assert response.status_code == 201, response.json()
