@@ -229,7 +229,7 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     filterset_class = DoctorFilter
 
     def get_queryset(self):
-        return User.objects.doctors().filter(is_active=True).select_related("schedule").order_by("last_name", "id")
+        return User.objects.active_doctors().select_related("schedule").order_by("last_name", "id")
 
 
 @extend_schema_view(
@@ -248,7 +248,7 @@ class SlotViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         # Only active doctors' slots: one blocked, or no longer a doctor, offers nothing from that
         # commit on (booking refuses it too), before the regeneration that deletes them has run.
-        doctors = selectors.doctors().filter(is_active=True).values("pk")
+        doctors = User.objects.active_doctors().values("pk")
         queryset = Timetable.objects.filter(doctor__in=doctors).order_by("start_time", "id")
         if "date_from" not in self.request.query_params:
             queryset = queryset.filter(start_time__gt=timezone.now())
