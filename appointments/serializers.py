@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from hospital.fields import IsoDateField
+from hospital.fields import IsoDateField, TextField
 
 from .filters import DATE_RANGE_REVERSED, date_range_clamp
 from .models import (
@@ -213,7 +213,7 @@ class AbsenceSerializer(serializers.ModelSerializer):
     start = ClinicDateTimeField(help_text=_("ISO 8601; without an offset it is read in the clinic's zone"))
     end = ClinicDateTimeField(help_text=_("ISO 8601; must be after start"))
     # One character or more in the pattern: drf-spectacular offers "" as a `oneOf` branch of its own.
-    comment = serializers.CharField(
+    comment = TextField(
         max_length=500,
         required=False,
         allow_blank=True,

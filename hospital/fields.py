@@ -28,3 +28,24 @@ class IdField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+class StrictTextMixin:
+    """Text must arrive as a JSON string: DRF's CharField would take 123 as "123", which the schema refuses."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TextField(StrictTextMixin, serializers.CharField):
+    pass
+
+
+class TextRegexField(StrictTextMixin, serializers.RegexField):
+    pass
+
+
+class TextEmailField(StrictTextMixin, serializers.EmailField):
+    pass

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.settings import ISO_8601  # type: ignore[attr-defined]
 
-from hospital.fields import IsoDateField
+from hospital.fields import IsoDateField, TextEmailField, TextField, TextRegexField
 from hospital.openapi import NO_NULL_CHARACTERS, NOT_BLANK, SchemaPattern
 
 from .models import NAME_FORBIDDEN, NAME_INVALID, PERSON_FIELDS, USERNAME_TAKEN, Sex, User, validate_not_future
@@ -45,7 +45,7 @@ NAME_PATTERN = rf"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
 OPTIONAL_NAME_PATTERN = rf"^[^{_CONTROL}]+$"
 
 
-class NameField(serializers.CharField):
+class NameField(TextField):
     """A person's name: no control characters, and more than white space.
 
     DRF trims white space, which in Python includes control characters such as \\x1e; without
@@ -97,10 +97,10 @@ class SchemaMinLength(MinLengthValidator):
 class UserWriteSerializer(serializers.Serializer):
     """Input of create and update; fields outside this list are ignored."""
 
-    username = serializers.RegexField(
+    username = TextRegexField(
         r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": _("Letters, digits and @/./+/-/_ only.")}
     )
-    password = serializers.CharField(
+    password = TextField(
         write_only=True,
         max_length=128,
         trim_whitespace=False,
@@ -117,7 +117,7 @@ class UserWriteSerializer(serializers.Serializer):
         max_length=len(Role),
         error_messages={"min_length": ROLES_REQUIRED},
     )
-    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    email = TextEmailField(max_length=254, required=False, allow_blank=True)
 
     def validate_username(self, value):
         taken = User.objects.filter(username__iexact=value)
@@ -150,8 +150,8 @@ class UserWriteSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[SchemaPattern(NOT_BLANK)])
-    password = serializers.CharField(
+    username = TextField(max_length=150, validators=[SchemaPattern(NOT_BLANK)])
+    password = TextField(
         max_length=128, trim_whitespace=False, write_only=True, validators=[SchemaPattern(NO_NULL_CHARACTERS)]
     )
 

@@ -82,6 +82,25 @@ def test_a_birth_date_is_exactly_yyyy_mm_dd(login, admin_user, value):
 
 
 @pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("last_name", 123),
+        ("first_name", 1.5),
+        ("middle_name", True),
+        ("username", 42),
+        ("email", 7),
+        ("password", 12345678),
+    ],
+)
+def test_text_fields_take_only_json_strings(login, admin_user, field, value):
+    response = login(admin_user).post("/api/user/create", {**PERSON, "username": "m.k", field: value})
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+    assert not User.objects.filter(username__in=["m.k", str(value)]).exists()
+
+
+@pytest.mark.parametrize(
     ("zone", "gap", "overlap", "first_offset"),
     [
         ("America/New_York", "2027-03-14T02:30:00", "2026-11-01T01:30:00", "-04:00"),
