@@ -1,5 +1,6 @@
 """The API's documentation pages, served offline from our own static files."""
 
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView
 
 # ReDoc's standalone bundle (drf-spectacular-sidecar) draws "API docs by Redocly" with an <img>
@@ -12,6 +13,7 @@ REDOC_CONTENT_SECURITY_POLICY = "img-src 'self' data:"
 class OfflineRedocView(SpectacularRedocView):
     template_name = "api/redoc.html"
 
+    @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = REDOC_CONTENT_SECURITY_POLICY

@@ -61,6 +61,7 @@ MATRIX = {
     # Public documentation (an invalid token is still refused).
     ("schema", "get"): {**dict.fromkeys(CALLERS, 200), "blocked": 401},
     ("swagger-ui", "get"): {**dict.fromkeys(CALLERS, 200), "blocked": 401},
+    ("redoc", "get"): {**dict.fromkeys(CALLERS, 200), "blocked": 401},
 }
 
 
@@ -161,6 +162,7 @@ def _request(world, name, method):
         "statistics-utilisation": ("/api/stats/utilisation", None),
         "schema": ("/api/schema/", None),
         "swagger-ui": ("/api/docs/", None),
+        "redoc": ("/api/redoc/", None),
     }
     return paths[name]
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from django.conf import settings
 
@@ -142,6 +143,9 @@ def run_healthcheck(port: int, allowed_hosts: str) -> subprocess.CompletedProces
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
+# The live server makes the test transactional; serialized_rollback keeps its flush from
+# re-creating content types under new ids, which the next serialized-rollback test would trip on.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_healthcheck_passes_when_only_the_real_domain_is_allowed_and_tls_is_required(live_server, settings):
     # Production behind TLS: only the real domain is allowed, and plain HTTP would redirect.
     settings.ALLOWED_HOSTS = ["clinic.example"]

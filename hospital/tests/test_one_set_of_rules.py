@@ -89,7 +89,7 @@ def test_the_block_action_blocks_as_the_api_does(staff_client, admin_user, alice
     assert patient_event.actor == doctor_event.actor == admin_user
     assert patient_event.changes == {"appointments_released": 1}
     assert doctor_event.changes == {"appointments_released": 0}
-    assert sent == [dr_carol.pk]  # once, for the one doctor with a schedule
+    assert sent.doctor_ids == [dr_carol.pk]  # once, for the one doctor with a schedule
     # The blocked doctor's free slot is refused at once, before the worker regenerates.
     booking = staff_client.post(
         "/admin/appointments/timetable/",
@@ -112,7 +112,7 @@ def test_the_unblock_action_unblocks_as_the_api_does(staff_client, admin_user, d
     assert [event.actor for event in audit(AuditAction.USER_UNBLOCKED, blocked_user)] == [admin_user]
     assert [event.actor for event in audit(AuditAction.USER_UNBLOCKED, dr_carol)] == [admin_user]
     assert not AuthToken.objects.exists()  # unblocking gives back no token: people log in again
-    assert sent == [dr_carol.pk]
+    assert sent.doctor_ids == [dr_carol.pk]
 
 
 def test_removing_the_doctor_role_closes_the_doctors_slots_at_once(
