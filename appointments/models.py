@@ -186,8 +186,9 @@ class Timetable(models.Model):
             # A free slot has no status; a booked one has a valid one. The outcome services and
             # booking rely on it: `status = 'booked'` alone means "a booked appointment".
             models.CheckConstraint(
+                # (IS NOT NULL too: `NULL IN (...)` is NULL, which a CHECK lets through.)
                 condition=Q(client__isnull=True, status__isnull=True)
-                | Q(client__isnull=False, status__in=AppointmentStatus.values),
+                | Q(client__isnull=False, status__isnull=False, status__in=AppointmentStatus.values),
                 name="timetable_status_iff_client",
             ),
         ]
@@ -281,7 +282,9 @@ class AppointmentEvent(models.Model):
         constraints = [
             # Every cancellation says by whom; nothing else does.
             models.CheckConstraint(
-                condition=Q(action=AppointmentAction.CANCELLED, cancelled_by__in=CancelledBy.values)
+                condition=Q(
+                    action=AppointmentAction.CANCELLED, cancelled_by__isnull=False, cancelled_by__in=CancelledBy.values
+                )
                 | (~Q(action=AppointmentAction.CANCELLED) & Q(cancelled_by__isnull=True)),
                 name="appointment_event_cancelled_by",
             ),

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hospital.fields import StrictCharField
 from hospital.openapi import ERRORS, NOT_BLANK, ErrorSerializer
 from staff.permissions import IsDoctorOrAdministrator
 
@@ -24,7 +25,7 @@ NOT_FOUND = OpenApiResponse(
 
 class CancelSerializer(serializers.Serializer):
     # Not trimmed, so that the schema's length is the stored length; a reason of blanks only is refused.
-    reason = serializers.CharField(
+    reason = StrictCharField(
         min_length=1,
         max_length=outcomes.REASON_MAX_LENGTH,
         trim_whitespace=False,
