@@ -24,6 +24,7 @@ JAZZMIN_SETTINGS = {
         "appointments.Timetable",
         "appointments.Absence",
         "appointments.AppointmentEvent",
+        "appointments.ClinicBookingRules",
         "auth",
         "knox",
         "axes",
@@ -56,6 +57,7 @@ JAZZMIN_SETTINGS = {
         "appointments.Timetable": "fas fa-calendar-alt",
         "appointments.Absence": "fas fa-umbrella-beach",
         "appointments.AppointmentEvent": "fas fa-history",
+        "appointments.ClinicBookingRules": "fas fa-sliders-h",
         "auth": "fas fa-shield-alt",
         "auth.Group": "fas fa-users",
         "knox": "fas fa-key",
@@ -80,6 +82,7 @@ JAZZMIN_SETTINGS = {
         "appointments.timetable": "single",
         "appointments.absence": "single",
         "appointments.appointmentevent": "single",
+        "appointments.clinicbookingrules": "single",
     },
     "language_chooser": False,
     # The admin works offline: no font from fonts.googleapis.com (the system sans-serif is used).

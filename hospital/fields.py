@@ -15,6 +15,17 @@ class IsoDateField(serializers.DateField):
         return super().to_internal_value(value)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: DRF's IntegerField also takes "5" and "5.0" (strings), which the schema does not allow."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        if isinstance(data, float) and not data.is_integer():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(ID_SCHEMA)
 class IdField(serializers.Field):
     """A database id (id_parse), with the same message as the query filters' id."""

@@ -1,8 +1,8 @@
-"""The clinic administrators' admin: doctors' schedules and absences, the Timetable, booking history.
+"""The clinic administrators' admin: doctors' schedules and absences, the Timetable, booking history, rules.
 
-Every write goes through the services (schedule_update, absence_create/delete, slot_book/cancel): the
-admin validates input, calls them and turns their refusals into messages. Importing the modules
-registers their admins.
+Every write goes through the services (schedule_update, absence_create/delete, slot_book, the
+outcomes, the booking rules): the admin validates input, calls them and turns their refusals into
+messages. Importing the modules registers their admins.
 """
 
-from . import doctors, timetable  # noqa: F401
+from . import doctors, rules, timetable  # noqa: F401

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from appointments import planner, services
+from appointments import outcomes, planner, services
 from appointments.admin.timetable import CHOOSE_PATIENT, FREE_NOT_CANCELLED
 from appointments.models import Absence, AppointmentAction, AppointmentEvent, DoctorSchedule, WorkingHours
 from appointments.templatetags.dashboard import FILTERS_NOT_APPLIED, RANGE_REVERSED, RANGE_TOO_LONG
@@ -365,12 +365,13 @@ def test_an_administrator_cancels_an_appointment(staff_client, admin_user, dr_ca
     slot = SlotFactory(doctor=dr_carol, client=alice, booked_at=timezone.now())
     free = SlotFactory(doctor=dr_carol)
 
-    response = run_action(staff_client, "cancel_appointments", [slot, free])
+    response = run_action(staff_client, "cancel_appointments", [slot, free], reason="The doctor is ill")
 
     slot.refresh_from_db()
-    assert slot.client is None
+    assert (slot.client, slot.status) == (None, None)
     event = AppointmentEvent.objects.get(slot_id=slot.pk)
     assert (event.action, event.patient, event.actor) == (AppointmentAction.CANCELLED, alice, admin_user)
+    assert (event.cancelled_by, event.reason) == ("clinic", "The doctor is ill")
     assert "1 appointment(s) cancelled." in page_messages(response)
     assert str(FREE_NOT_CANCELLED % {"count": 1}) in page_messages(response)
     assert not AppointmentEvent.objects.filter(slot_id=free.pk).exists()
@@ -380,7 +381,7 @@ def test_cancelling_a_started_appointment_shows_the_service_error(staff_client, 
     start = timezone.now() - timedelta(minutes=5)
     slot = SlotFactory(doctor=dr_carol, client=alice, start_time=start, stop_time=start + timedelta(minutes=20))
 
-    response = run_action(staff_client, "cancel_appointments", [slot])
+    response = run_action(staff_client, "cancel_appointments", [slot], reason="The doctor is ill")
 
     slot.refresh_from_db()
     assert slot.client == alice
@@ -452,9 +453,10 @@ def test_the_booking_history_is_read_only(staff_client, dr_carol, alice):
     assert event.action == AppointmentAction.BOOKED
 
 
-def test_the_booking_history_exports_csv(staff_client, dr_carol, alice):
+def test_the_booking_history_exports_csv(staff_client, dr_carol, alice, admin_user):
     slot = SlotFactory(doctor=dr_carol)
     services.slot_book(slot_id=slot.pk, patient=alice)
+    outcomes.appointment_cancel(slot_id=slot.pk, actor=admin_user, reason="The doctor is ill")
 
     response = staff_client.post(
         "/admin/appointments/appointmentevent/export/",
@@ -462,12 +464,16 @@ def test_the_booking_history_exports_csv(staff_client, dr_carol, alice):
             "format": "0",
             "resource": "0",
             "appointmenteventresource_action": "on",
+            "appointmenteventresource_cancelled_by": "on",
+            "appointmenteventresource_reason": "on",
             "appointmenteventresource_patient": "on",
         },
     )
 
     assert response.status_code == 200
-    assert "booked,Ivanova Alice" in response.content.decode("utf-8-sig")
+    text = response.content.decode("utf-8-sig")
+    assert "booked,,,Ivanova Alice" in text
+    assert "cancelled,clinic,The doctor is ill,Ivanova Alice" in text
 
 
 def test_absences_are_listed_read_only(staff_client, dr_carol):
