@@ -19,11 +19,13 @@ from staff.permissions import IsPatient
 
 from . import selectors, services
 from .filters import AppointmentFilter, SlotFilter
-from .models import Absence, DoctorSchedule, Timetable, WorkingHours
+from .models import Absence, Closure, DateOverride, DoctorSchedule, Timetable, WorkingHours
 from .serializers import (
     AbsenceSerializer,
     AppointmentListSerializer,
     AppointmentSerializer,
+    ClosureSerializer,
+    DateOverrideSerializer,
     DateRangeQuerySerializer,
     DoctorSerializer,
     FreeSlotSerializer,
@@ -37,6 +39,12 @@ DATE_PARAMS = [
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="YYYY-MM-DD, clinic-local, inclusive"),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="YYYY-MM-DD, clinic-local, inclusive"),
 ]
+DATE = OpenApiParameter(
+    "date",
+    OpenApiTypes.DATE,
+    OpenApiParameter.PATH,
+    description="YYYY-MM-DD, clinic-local; a malformed or impossible date is a 404",
+)
 
 
 class ReadAuthenticatedWriteAdministrator(BasePermission):
@@ -204,6 +212,112 @@ class AbsenceDetailView(APIView):
         doctor = selectors.doctor_get(pk=doctor_pk)
         absence = get_object_or_404(Absence, pk=absence_pk, doctor=doctor)
         services.absence_delete(absence=absence, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClosureListView(APIView):
+    """Days the whole clinic is closed."""
+
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=DATE_PARAMS,
+        responses={200: ClosureSerializer(many=True), **ERRORS.pick(400, 401)},
+        summary="Clinic closures sharing a day with the date range, ascending",
+        tags=["closures"],
+    )
+    def get(self, request):
+        query = DateRangeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(ClosureSerializer(selectors.closures(**query.validated_data), many=True).data)
+
+    @extend_schema(
+        request=ClosureSerializer,
+        responses={201: ClosureSerializer, **ERRORS.pick(400, 401, 403)},
+        summary="Close the clinic on local dates, inclusive; every doctor's slots are regenerated",
+        description="Free slots of those days are removed; booked ones are kept and flagged `conflict`.",
+        tags=["closures"],
+    )
+    def post(self, request):
+        serializer = ClosureSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        closure = services.closure_create(**serializer.validated_data, actor=request.user)
+        return Response(ClosureSerializer(closure).data, status=status.HTTP_201_CREATED)
+
+
+class ClosureDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("closure_pk", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        request=None,
+        responses={204: None, **ERRORS.pick(401, 403, 404)},
+        summary="Delete a closure; every doctor's slots are regenerated",
+        tags=["closures"],
+    )
+    def delete(self, request, closure_pk):
+        closure = get_object_or_404(Closure, pk=closure_pk)
+        services.closure_delete(closure=closure, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DateOverrideListView(APIView):
+    """A doctor's dates with hours of their own."""
+
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=[DOCTOR_ID, *DATE_PARAMS],
+        responses={200: DateOverrideSerializer(many=True), **ERRORS.pick(400, 401, 404)},
+        summary="A doctor's date overrides, by date",
+        tags=["schedules"],
+    )
+    def get(self, request, doctor_pk):
+        query = DateRangeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        overrides = selectors.date_overrides(doctor=doctor, **query.validated_data)
+        return Response([DateOverrideSerializer.from_override(override) for override in overrides])
+
+
+class DateOverrideDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=[DOCTOR_ID, DATE],
+        request=DateOverrideSerializer,
+        responses={200: DateOverrideSerializer, **ERRORS.pick(400, 401, 403, 404)},
+        summary="Set a doctor's hours on one date (`intervals: []`: a day off); their slots are regenerated",
+        description="The intervals replace the weekday's hours on that date, with the same rules: each ends after "
+        "it starts, none overlap. Free slots the date no longer has are removed; booked ones are kept and "
+        "flagged `conflict`.",
+        tags=["schedules"],
+    )
+    def put(self, request, doctor_pk, date):
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        serializer = DateOverrideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        override = services.date_override_set(
+            doctor=doctor,
+            day=date,
+            intervals=[(interval["start"], interval["end"]) for interval in data["intervals"]],
+            comment=data["comment"],
+            actor=request.user,
+        )
+        return Response(DateOverrideSerializer.from_override(override))
+
+    @extend_schema(
+        parameters=[DOCTOR_ID, DATE],
+        request=None,
+        responses={204: None, **ERRORS.pick(401, 403, 404)},
+        summary="Delete a date override: the weekday's hours apply again; slots are regenerated",
+        tags=["schedules"],
+    )
+    def delete(self, request, doctor_pk, date):
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        override = get_object_or_404(DateOverride, doctor=doctor, date=date)
+        services.date_override_delete(override=override, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

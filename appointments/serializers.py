@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hospital.fields import IsoDateField
+from hospital.openapi import NOT_BLANK, SchemaPattern
 
 from .filters import DATE_RANGE_REVERSED, date_range_clamp
 from .models import (
@@ -19,10 +20,13 @@ from .models import (
     SLOT_MINUTES_MIN,
     Absence,
     AbsenceKind,
+    Closure,
     Timetable,
 )
+from .services import CLOSURE_DATES_REVERSED, HOURS_END_NOT_AFTER_START
 
 MAX_INTERVALS_PER_WEEK = 7 * 24
+MAX_INTERVALS_PER_DAY = 24
 NONEXISTENT_LOCAL_TIME = _(
     "{value} does not exist in the clinic's time zone ({zone}): the clocks skip it. "
     "Give a time with its offset, or another time."
@@ -122,10 +126,7 @@ class WorkingHoursSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs["start"] < attrs["end"]:
-            raise serializers.ValidationError(
-                {"end": [_("The end of working hours must be after their start.")]},
-                code="end_not_after_start",
-            )
+            raise serializers.ValidationError({"end": [HOURS_END_NOT_AFTER_START]}, code="end_not_after_start")
         return attrs
 
 
@@ -245,3 +246,58 @@ class DoctorSerializer(serializers.Serializer):
     horizon_days = serializers.IntegerField(
         source="schedule.horizon_days", read_only=True, default=None, allow_null=True
     )
+
+
+# --- closures and date overrides -----------------------------------------------------------------
+
+_COMMENT_VALIDATORS = [RegexValidator(r"^[^\u0000]+$", code="null_characters_not_allowed")]
+
+
+class ClosureSerializer(serializers.ModelSerializer):
+    date_from = IsoDateField(help_text=_("YYYY-MM-DD, clinic-local: the first closed day"))
+    date_to = IsoDateField(help_text=_("YYYY-MM-DD, clinic-local: the last closed day (inclusive)"))
+    reason = serializers.CharField(max_length=500, validators=[SchemaPattern(NOT_BLANK)])
+
+    class Meta:
+        model = Closure
+        fields = ["id", "date_from", "date_to", "reason"]
+        read_only_fields = ["id"]
+
+    def validate(self, attrs):
+        if attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": [CLOSURE_DATES_REVERSED]}, code="date_range")
+        return attrs
+
+
+class IntervalSerializer(serializers.Serializer):
+    start = ClockTimeField(help_text="HH:MM")
+    end = ClockTimeField(help_text="HH:MM")
+
+    def validate(self, attrs):
+        if not attrs["start"] < attrs["end"]:
+            raise serializers.ValidationError({"end": [HOURS_END_NOT_AFTER_START]}, code="end_not_after_start")
+        return attrs
+
+
+class DateOverrideSerializer(serializers.Serializer):
+    """A doctor's hours on one date; `intervals: []` is a day off."""
+
+    date = IsoDateField(read_only=True)
+    intervals = IntervalSerializer(
+        many=True,
+        max_length=MAX_INTERVALS_PER_DAY,
+        help_text=_("The hours in force that date, in place of the weekday's; empty: a day off"),
+    )
+    comment = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="", validators=_COMMENT_VALIDATORS
+    )
+
+    @staticmethod
+    def from_override(override) -> dict:
+        return DateOverrideSerializer(
+            {
+                "date": override.date,
+                "intervals": [{"start": start, "end": end} for start, end in override.times],
+                "comment": override.comment,
+            }
+        ).data

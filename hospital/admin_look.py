@@ -23,6 +23,7 @@ JAZZMIN_SETTINGS = {
         "appointments.Doctor",
         "appointments.Timetable",
         "appointments.Absence",
+        "appointments.Closure",
         "appointments.AppointmentEvent",
         "auth",
         "knox",
@@ -55,6 +56,7 @@ JAZZMIN_SETTINGS = {
         "appointments.Doctor": "fas fa-user-md",
         "appointments.Timetable": "fas fa-calendar-alt",
         "appointments.Absence": "fas fa-umbrella-beach",
+        "appointments.Closure": "fas fa-door-closed",
         "appointments.AppointmentEvent": "fas fa-history",
         "auth": "fas fa-shield-alt",
         "auth.Group": "fas fa-users",
@@ -79,6 +81,7 @@ JAZZMIN_SETTINGS = {
     "changeform_format_overrides": {
         "appointments.timetable": "single",
         "appointments.absence": "single",
+        "appointments.closure": "single",
         "appointments.appointmentevent": "single",
     },
     "language_chooser": False,

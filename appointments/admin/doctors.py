@@ -1,4 +1,4 @@
-"""The doctor's page: slot length, horizon, weekly hours and absences, the coming week, the load chart.
+"""The doctor's page: slot length, horizon, weekly hours, date overrides and absences, the coming week, the load chart.
 
 Saving hands everything to the schedule services, which regenerate the doctor's slots on commit.
 """
@@ -25,12 +25,13 @@ from appointments.models import (
     SLOT_MINUTES_MAX,
     SLOT_MINUTES_MIN,
     Absence,
+    DateOverride,
     Doctor,
     DoctorSchedule,
     Timetable,
     WorkingHours,
 )
-from appointments.resources import DoctorResource
+from appointments.resources import DoctorResource, intervals_format, intervals_parse
 from appointments.templatetags.charts import bar_chart, days_between, per_day_bars
 from appointments.zone import clinic_zone
 from hospital.admin_base import AllOrNothingImportMixin
@@ -156,13 +157,63 @@ class AbsenceInline(admin.TabularInline):
         return super().get_queryset(request).filter(end__gt=timezone.now())
 
 
+class DateOverrideForm(forms.ModelForm):
+    """A date and its hours written as in the CSV import (09:00-13:00;14:00-18:00); empty: a day off."""
+
+    hours = forms.CharField(
+        label=_("working intervals"),
+        required=False,
+        help_text=_("Such as 09:00-13:00;14:00-18:00, in place of the weekday's hours. Empty: a day off."),
+    )
+
+    class Meta:
+        model = DateOverride
+        fields = ("date", "hours", "comment")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["hours"].initial = intervals_format(self.instance.times)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            times = intervals_parse(cleaned.get("hours", ""))
+            services.working_hours_validate((0, start, end) for start, end in times)
+        except ValueError as error:
+            self.add_error("hours", str(error))
+        except ServiceError as error:
+            self.add_error("hours", error.message)
+        else:
+            cleaned["times"] = times
+        return cleaned
+
+    def validate_unique(self):
+        """Skipped: the service sets the hours of a date whether or not it had an override (the formset
+        still refuses two rows for one date)."""
+
+
+class DateOverrideInline(admin.TabularInline):
+    model = DateOverride
+    fk_name = "doctor"
+    form = DateOverrideForm
+    fields = ("date", "hours", "comment")
+    ordering = ("date",)
+    extra = 0
+    verbose_name_plural = _("date overrides from today")
+
+    def get_queryset(self, request):
+        # Past dates no longer shape any slot; the API lists them.
+        return super().get_queryset(request).filter(date__gte=timezone.localdate(timezone=clinic_zone()))
+
+
 @admin.register(Doctor)
 class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     formats = FILE_FORMATS
     form = DoctorForm
     resource_classes = [DoctorResource]
     import_notes = (WEEKDAY_CELLS,)
-    inlines = (WorkingHoursInline, AbsenceInline)
+    inlines = (WorkingHoursInline, DateOverrideInline, AbsenceInline)
     list_display = ("name", "username", "slot_length", "days_ahead", "week", "generated_at", "is_active")
     list_filter = ("is_active",)
     search_fields = ("username", "last_name", "first_name", "middle_name")
@@ -213,6 +264,28 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
             services.absence_update(absence=absence, **self._absence_fields(absence), actor=request.user)
         for absence in absences.new_objects:
             services.absence_create(doctor=doctor, **self._absence_fields(absence), actor=request.user)
+        self._save_overrides(request, doctor, by_model[DateOverride])
+
+    @staticmethod
+    def _save_overrides(request, doctor, formset) -> None:
+        """Hand the overrides rows to the services: deletions first, so that a date moved or re-added is free."""
+        formset.save(commit=False)
+        # By identity: a new row's instance has no pk yet, so it cannot be a dict key itself.
+        times = {id(form.instance): form.cleaned_data.get("times") for form in formset.forms if form.cleaned_data}
+        for override in formset.deleted_objects:
+            services.date_override_delete(override=override, actor=request.user)
+        for override, changed in formset.changed_objects:
+            if "date" in changed:
+                moved = DateOverride.objects.get(pk=override.pk)
+                services.date_override_delete(override=moved, actor=request.user)
+        for override in [override for override, _changed in formset.changed_objects] + formset.new_objects:
+            services.date_override_set(
+                doctor=doctor,
+                day=override.date,
+                intervals=times[id(override)],
+                comment=override.comment,
+                actor=request.user,
+            )
 
     @staticmethod
     def _absence_fields(absence) -> dict:
