@@ -60,17 +60,6 @@ def generated(carol_schedule, dr_carol, now):
 
 
 @pytest.fixture
-def run_tasks_here(monkeypatch):
-    """Run the regeneration task in-process where it is sent, instead of sending it to the broker."""
-    task = tasks.generate_slots_for_doctors
-
-    def run(args=None, kwargs=None, **options):
-        return task.apply(args=args, kwargs=kwargs)
-
-    monkeypatch.setattr(task, "apply_async", run)
-
-
-@pytest.fixture
 def sent(monkeypatch):
     """Record the regeneration tasks sent to the broker instead of sending them."""
     calls = []
