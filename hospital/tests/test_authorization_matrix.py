@@ -11,7 +11,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from appointments.models import Absence, AppointmentEvent, DoctorSchedule, Timetable
+from appointments.models import Absence, AppointmentEvent, Closure, DateOverride, DoctorSchedule, Timetable
 from staff.models import User
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +54,12 @@ MATRIX = {
     ("doctor-absences", "get"): ANY_AUTHENTICATED,
     ("doctor-absences", "post"): only({"administrator": 201}, 403),
     ("doctor-absence-detail", "delete"): only({"administrator": 204}, 403),
+    ("doctor-date-overrides", "get"): ANY_AUTHENTICATED,
+    ("doctor-date-override-detail", "put"): ADMINISTRATOR_ONLY,
+    ("doctor-date-override-detail", "delete"): only({"administrator": 204}, 403),
+    ("closure-list", "get"): ANY_AUTHENTICATED,
+    ("closure-list", "post"): only({"administrator": 201}, 403),
+    ("closure-detail", "delete"): only({"administrator": 204}, 403),
     ("slot-list", "get"): ANY_AUTHENTICATED,
     ("appointment-list", "get"): ANY_AUTHENTICATED,
     ("statistics-entries", "get"): only({"patient": 403, "other_patient": 403}, 200),
@@ -106,6 +112,9 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
     absence = Absence.objects.create(
         doctor=dr_carol, start=start + datetime.timedelta(days=3), end=start + datetime.timedelta(days=4)
     )
+    override_day = timezone.localdate() + datetime.timedelta(days=5)
+    DateOverride.objects.create(doctor=dr_carol, date=override_day, intervals=[])
+    closure = Closure.objects.create(date_from=override_day, date_to=override_day, reason="Holiday")
     users = {
         "patient": alice,
         "other_patient": bob,
@@ -114,7 +123,16 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
         "administrator": admin_user,
         "blocked": blocked_user,
     }
-    return {"users": users, "schedule": schedule, "free": free, "alices": alices, "absence": absence, "target": bob}
+    return {
+        "users": users,
+        "schedule": schedule,
+        "free": free,
+        "alices": alices,
+        "absence": absence,
+        "override_day": override_day,
+        "closure": closure,
+        "target": bob,
+    }
 
 
 def _request(world, name, method):
@@ -155,6 +173,13 @@ def _request(world, name, method):
             {"kind": "break", "start": "2030-01-01T12:00:00Z", "end": "2030-01-01T13:00:00Z"},
         ),
         "doctor-absence-detail": (f"/api/doctors/{carol.pk}/absences/{world['absence'].pk}", None),
+        "doctor-date-overrides": (f"/api/doctors/{carol.pk}/date-overrides", None),
+        "doctor-date-override-detail": (
+            f"/api/doctors/{carol.pk}/date-overrides/{world['override_day']}",
+            {"intervals": [{"start": "09:00", "end": "12:00"}]},
+        ),
+        "closure-list": ("/api/closures", {"date_from": "2030-01-01", "date_to": "2030-01-02", "reason": "Holiday"}),
+        "closure-detail": (f"/api/closures/{world['closure'].pk}", None),
         "slot-list": ("/api/slots/", None),
         "appointment-list": ("/api/appointments/", None),
         "statistics-entries": ("/api/doctor/entries/all", None),
@@ -180,6 +205,8 @@ def _snapshot(world):
         list(Timetable.objects.order_by("pk").values()),
         list(Absence.objects.order_by("pk").values()),
         list(DoctorSchedule.objects.order_by("pk").values()),
+        list(DateOverride.objects.order_by("pk").values()),
+        list(Closure.objects.order_by("pk").values()),
         AppointmentEvent.objects.count(),
     )
 
