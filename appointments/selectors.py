@@ -9,6 +9,7 @@ from django.utils import timezone
 from staff.models import User
 from staff.roles import Role
 
+from . import rules
 from .models import Closure, DateOverride, Timetable
 from .planner import local_day_bounds
 from .zone import clinic_zone
@@ -46,9 +47,15 @@ def in_local_dates(queryset: QuerySet, date_from: date | None, date_to: date | N
     return queryset
 
 
-def free_slots(*, doctor: User, date_from: date | None = None, date_to: date | None = None):
-    """The doctor's free future slots, ascending (served by the partial index on free slots)."""
-    queryset = Timetable.objects.filter(doctor=doctor, client__isnull=True, start_time__gt=timezone.now())
+def free_slots(
+    *, doctor: User, date_from: date | None = None, date_to: date | None = None, now: datetime | None = None
+):
+    """The doctor's free slots a patient could book now, ascending (served by the partial index on free slots).
+
+    Bookable now: not started, and starting at or after now + the doctor's minimum notice.
+    """
+    bookable = rules.bookable_q(now=now or timezone.now(), doctor_id=doctor.pk)
+    queryset = Timetable.objects.filter(bookable, doctor=doctor, client__isnull=True)
     return in_local_dates(queryset, date_from, date_to).order_by("start_time").values("id", "start_time", "stop_time")
 
 
@@ -85,3 +92,8 @@ def date_overrides(
     if date_to is not None:
         queryset = queryset.filter(date__lte=date_to)
     return queryset.order_by("date")
+
+
+def free_slots_bookable_now(queryset: QuerySet[Timetable], *, now: datetime | None = None) -> QuerySet[Timetable]:
+    """Of `queryset`, the free slots a patient could book now, each by its doctor's minimum notice."""
+    return queryset.filter(rules.bookable_q(now=now or timezone.now()), client__isnull=True)
