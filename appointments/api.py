@@ -7,6 +7,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -17,13 +18,15 @@ from hospital.openapi import ERRORS, PAGE_NOT_FOUND
 from staff.models import User
 from staff.permissions import IsPatient
 
-from . import selectors, services
+from . import availability, selectors, services
 from .filters import AppointmentFilter, SlotFilter
 from .models import Absence, Closure, DateOverride, DoctorSchedule, Timetable, WorkingHours
 from .serializers import (
     AbsenceSerializer,
     AppointmentListSerializer,
     AppointmentSerializer,
+    AvailabilityQuerySerializer,
+    AvailabilitySerializer,
     ClosureSerializer,
     DateOverrideSerializer,
     DateRangeQuerySerializer,
@@ -323,6 +326,38 @@ class DateOverrideDetailView(APIView):
         override = get_object_or_404(DateOverride, doctor=doctor, date=date)
         services.date_override_delete(override=override, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AvailabilityView(APIView):
+    """Why each slot of a doctor's date is or is not bookable now."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            DOCTOR_ID,
+            OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="YYYY-MM-DD, clinic-local"),
+        ],
+        responses={200: AvailabilitySerializer, **ERRORS.pick(400, 401, 403, 404)},
+        summary="A doctor's availability on one date, explained: every slot their hours give and why it is or is "
+        "not bookable now",
+        description="For administrators and the doctor themselves. `day`: `working`, `day_off` (no weekly hours "
+        "that weekday), `override_day_off`, `closure`, `beyond_horizon` or `doctor_inactive` (the first that "
+        "applies, in the order `doctor_inactive`, `closure`, `override_day_off`, `day_off`, `beyond_horizon`). "
+        "Each slot lists every reason that applies: `booked`, `absence` (with `absence` beside it), `closure`, "
+        "`doctor_inactive`, `started`, `min_notice`, `beyond_horizon`, `not_generated`, `conflict`; it is "
+        "`bookable` exactly when there is none, and then `slot_id` is the id to book.",
+        tags=["schedules"],
+    )
+    def get(self, request, doctor_pk):
+        user = request.user
+        if not (user.is_administrator or (user.is_doctor and user.pk == doctor_pk)):
+            raise PermissionDenied()
+        query = AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        result = availability.doctor_availability(doctor=doctor, day=query.validated_data["date"])
+        return Response(AvailabilitySerializer.from_availability(result))
 
 
 class DoctorFilter(filters.FilterSet):

@@ -39,14 +39,14 @@ def doctor_plan(*, schedule: DoctorSchedule, now: datetime, zone: ZoneInfo | Non
     doctor_id = schedule.doctor_id
     first, last = planner.planned_dates(now=now, horizon_days=schedule.horizon_days, zone=zone)
     return planner.plan_slots(
-        hours=_hours_by_doctor([doctor_id]).get(doctor_id, []),
-        absences=[(a.start, a.end) for a in _absences_by_doctor([doctor_id], now).get(doctor_id, [])],
+        hours=hours_by_doctor([doctor_id]).get(doctor_id, []),
+        absences=[(a.start, a.end) for a in absences_by_doctor([doctor_id], now).get(doctor_id, [])],
         slot_minutes=schedule.slot_minutes,
         horizon_days=schedule.horizon_days,
         zone=zone,
         now=now,
         date_hours=date_hours_of(
-            closed=closed_dates(first, last), overrides=_overrides_by_doctor([doctor_id], first, last).get(doctor_id)
+            closed=closed_dates(first, last), overrides=overrides_by_doctor([doctor_id], first, last).get(doctor_id)
         ),
     )
 
@@ -136,9 +136,9 @@ def _plans_locked(doctor_ids: list[int], now: datetime) -> dict[int, Plan]:
     zone = clinic_zone()
     longest = max(horizon_days for _, _, horizon_days, _ in schedules)
     first, last = planner.planned_dates(now=now, horizon_days=longest, zone=zone)
-    hours = _hours_by_doctor(doctor_ids)
-    absences = _absences_by_doctor(doctor_ids, now)
-    overrides = _overrides_by_doctor(doctor_ids, first, last)
+    hours = hours_by_doctor(doctor_ids)
+    absences = absences_by_doctor(doctor_ids, now)
+    overrides = overrides_by_doctor(doctor_ids, first, last)
     closed = closed_dates(first, last)
     closures_only = date_hours_of(closed=closed, overrides=None)
     shared: dict[tuple, Plan] = {}
@@ -184,7 +184,12 @@ def _schedules_locked(doctor_ids: list[int]) -> list[tuple[int, int, int, bool]]
     )
 
 
-def _hours_by_doctor(doctor_ids: list[int]) -> dict[int, list[planner.WorkingInterval]]:
+# The planner's inputs, read for a batch of doctors. Generation, the admin's preview (doctor_plan) and
+# availability all read them here: one reading of the schedule's rules.
+
+
+def hours_by_doctor(doctor_ids: list[int]) -> dict[int, list[planner.WorkingInterval]]:
+    """The doctors' weekly working intervals."""
     hours: dict[int, list[planner.WorkingInterval]] = defaultdict(list)
     rows = WorkingHours.objects.filter(schedule_id__in=doctor_ids).values_list("schedule_id", "weekday", "start", "end")
     for schedule_id, weekday, start, end in rows:
@@ -199,7 +204,7 @@ class AbsenceSpan(NamedTuple):
     kind: str
 
 
-def _absences_by_doctor(doctor_ids: list[int], ending_after: datetime) -> dict[int, list[AbsenceSpan]]:
+def absences_by_doctor(doctor_ids: list[int], ending_after: datetime) -> dict[int, list[AbsenceSpan]]:
     """The doctors' absences that end after `ending_after` (the planner's: those that can still block a slot)."""
     absences: dict[int, list[AbsenceSpan]] = defaultdict(list)
     rows = Absence.objects.filter(doctor_id__in=doctor_ids, end__gt=ending_after).values_list(
@@ -210,7 +215,7 @@ def _absences_by_doctor(doctor_ids: list[int], ending_after: datetime) -> dict[i
     return absences
 
 
-def _overrides_by_doctor(
+def overrides_by_doctor(
     doctor_ids: list[int], first: date, last: date
 ) -> dict[int, dict[date, list[tuple[time, time]]]]:
     """The doctors' date overrides from `first` through `last`: {doctor id: {date: [(start, end), ...]}}."""

@@ -173,8 +173,25 @@ def plan_slots(
     for offset in range(horizon_days):
         day = today + timedelta(days=offset)
         intervals = hours_on(day, weekly=weekly, date_hours=date_hours)
-        for slot in day_slots(day=day, intervals=intervals, slot_minutes=slot_minutes, zone=zone):
-            if slot.start > now and not blocked.overlaps(slot.start, slot.stop):
-                slots.append(slot)
+        slots.extend(
+            plan_day(day=day, intervals=intervals, blocked=blocked, slot_minutes=slot_minutes, zone=zone, now=now)
+        )
     slots.sort()
     return slots
+
+
+def plan_day(
+    *,
+    day: date,
+    intervals: Iterable[tuple[time, time]],
+    blocked: IntervalSet,
+    slot_minutes: int,
+    zone: ZoneInfo,
+    now: datetime,
+) -> list[Slot]:
+    """One date of a plan: the slots its intervals give that start after `now` and overlap nothing blocked."""
+    return [
+        slot
+        for slot in day_slots(day=day, intervals=intervals, slot_minutes=slot_minutes, zone=zone)
+        if slot.start > now and not blocked.overlaps(slot.start, slot.stop)
+    ]

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from hospital.fields import IsoDateField
 from hospital.openapi import NOT_BLANK, SchemaPattern
 
+from .availability import Day, Reason
 from .filters import DATE_RANGE_REVERSED, date_range_clamp
 from .models import (
     HORIZON_DAYS_MAX,
@@ -300,5 +301,64 @@ class DateOverrideSerializer(serializers.Serializer):
                 "date": override.date,
                 "intervals": [{"start": start, "end": end} for start, end in override.times],
                 "comment": override.comment,
+            }
+        ).data
+
+
+# --- availability --------------------------------------------------------------------------------
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    """Query parameters; give it `request.query_params`."""
+
+    date = IsoDateField(help_text=_("YYYY-MM-DD, clinic-local"))
+
+    def __init__(self, *args, data=serializers.empty, **kwargs):
+        # As DateRangeQuerySerializer: the last value of each name, and `?date=` is not a date.
+        if hasattr(data, "dict"):
+            data = data.dict()
+        super().__init__(*args, data=data, **kwargs)
+
+
+class AvailabilityAbsenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=AbsenceKind.choices)
+
+
+class AvailabilitySlotSerializer(serializers.Serializer):
+    start_time = serializers.DateTimeField(source="start")
+    stop_time = serializers.DateTimeField(source="stop")
+    slot_id = serializers.IntegerField(
+        allow_null=True, help_text=_("The slot's id in the timetable (the one to book when bookable); null if none")
+    )
+    bookable = serializers.BooleanField(help_text=_("True exactly when `reasons` is empty"))
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=Reason.choices))
+    absence = AvailabilityAbsenceSerializer(
+        required=False, help_text=_("The absence the slot overlaps; present only with the reason `absence`")
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.absence is None:
+            del data["absence"]
+        return data
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    date = IsoDateField()
+    day = serializers.ChoiceField(choices=Day.choices)
+    intervals = IntervalSerializer(
+        many=True, help_text=_("The hours in force that date: the override's, else the weekday's")
+    )
+    slots = AvailabilitySlotSerializer(many=True)
+
+    @staticmethod
+    def from_availability(availability) -> dict:
+        return AvailabilitySerializer(
+            {
+                "date": availability.date,
+                "day": availability.day,
+                "intervals": [{"start": start, "end": end} for start, end in availability.intervals],
+                "slots": availability.slots,
             }
         ).data
