@@ -4,7 +4,7 @@ Saving hands everything to the schedule services, which regenerate the doctor's 
 """
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin
@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 
-from appointments import generation, planner, rules, services, statistics
+from appointments import availability, generation, planner, rules, services, statistics
 from appointments.models import (
     HORIZON_DAYS_MAX,
     HORIZON_DAYS_MIN,
@@ -27,6 +27,7 @@ from appointments.models import (
     SLOT_MINUTES_MAX,
     SLOT_MINUTES_MIN,
     Absence,
+    AbsenceKind,
     DateOverride,
     Doctor,
     DoctorBookingRules,
@@ -39,9 +40,11 @@ from appointments.templatetags.charts import bar_chart, days_between, per_day_ba
 from appointments.zone import clinic_zone
 from hospital.admin_base import AllOrNothingImportMixin
 from hospital.errors import ServiceError
+from hospital.filters import DATE_INVALID, ISO_DATE
 from hospital.imports import FILE_FORMATS
 
 PREVIEW_DAYS = 7
+AVAILABILITY_PARAMETER = "availability"
 LOAD_DAYS_BEFORE = LOAD_DAYS_AFTER = 13
 NO_SCHEDULE = _("No schedule yet: set the working hours and save.")
 WEEKDAY_CELLS = _(
@@ -247,16 +250,34 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     list_filter = ("is_active",)
     search_fields = ("username", "last_name", "first_name", "middle_name")
     ordering = ("last_name", "first_name")
-    readonly_fields = ("person", "is_active", "generated_at", "week_preview", "load_chart")
+    readonly_fields = ("person", "is_active", "generated_at", "week_preview", "availability_on_date", "load_chart")
+    # The change form plus the small GET form that the availability tab's date picker submits.
+    change_form_template = "appointments/admin/doctor_change_form.html"
     fieldsets = (
         (_("Schedule"), {"fields": ("person", "is_active", "slot_minutes", "horizon_days", "generated_at")}),
         (_("Booking rules"), {"fields": RULE_FIELDS}),
         (_("Coming week"), {"fields": ("week_preview",)}),
+        (_("Availability"), {"fields": ("availability_on_date",)}),
         (_("Load"), {"fields": ("load_chart",)}),
     )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("schedule").prefetch_related("schedule__working_hours")
+
+    def get_object(self, request, object_id, from_field=None):
+        """The doctor, with the date the availability tab explains (`?availability=YYYY-MM-DD`, else today)."""
+        doctor = super().get_object(request, object_id, from_field)
+        if doctor is not None:
+            chosen = request.GET.get(AVAILABILITY_PARAMETER, "")
+            doctor.availability_day, doctor.availability_error = timezone.localdate(timezone=clinic_zone()), None
+            if chosen:
+                try:
+                    if not ISO_DATE.fullmatch(chosen):
+                        raise ValueError(chosen)
+                    doctor.availability_day = date.fromisoformat(chosen)
+                except ValueError:
+                    doctor.availability_error = DATE_INVALID
+        return doctor
 
     def has_add_permission(self, request):
         # A doctor is a user with the doctor role: created on the Users page or by a CSV import.
@@ -417,6 +438,39 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
             "blocked": not schedule.doctor.is_active_doctor,
         }
         return render_to_string("appointments/admin/week_preview.html", context)
+
+    @admin.display(description=_("slots of a date, explained"))
+    def availability_on_date(self, doctor):
+        if doctor.pk is None:
+            return "-"
+        day = getattr(doctor, "availability_day", None) or timezone.localdate(timezone=clinic_zone())
+        result = availability.doctor_availability(doctor=doctor, day=day)
+        zone = clinic_zone()
+        slots = [
+            {
+                "start": f"{slot.start.astimezone(zone):%H:%M}",
+                "stop": f"{slot.stop.astimezone(zone):%H:%M}",
+                "bookable": slot.bookable,
+                "reasons": [availability.Reason(reason).label for reason in slot.reasons],
+                "absence": slot.absence and AbsenceKind(slot.absence.kind).label,
+                "slot_id": slot.slot_id,
+                "url": slot.slot_id and reverse("admin:appointments_timetable_change", args=[slot.slot_id]),
+            }
+            for slot in result.slots
+        ]
+        context = {
+            "parameter": AVAILABILITY_PARAMETER,
+            "day": day,
+            "previous": day - timedelta(days=1) if day > date.min else day,
+            "next": day + timedelta(days=1) if day < date.max else day,
+            "error": getattr(doctor, "availability_error", None),
+            "kind": result.day,
+            "kind_label": availability.Day(result.day).label,
+            "hours": ", ".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in result.intervals),
+            "slots": slots,
+            "bookable": sum(slot["bookable"] for slot in slots),
+        }
+        return render_to_string("appointments/admin/availability.html", context)
 
     @admin.display(description=_("appointments per day"))
     def load_chart(self, doctor):

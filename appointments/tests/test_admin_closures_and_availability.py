@@ -1,19 +1,21 @@
-"""The admin's closures page and the doctor page's date overrides tab: every write through the services.
+"""The admin's closures page, the doctor page's date overrides and availability tabs: writes through the services.
 
 Rows a test starts from are made with the ORM: a service's regeneration left waiting for a commit
 that never comes (the test's transaction) would cover, and so hide, the one the admin must enqueue.
 """
 
 import html
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
 
-from appointments.models import Closure, DateOverride, override_intervals
-from appointments.services import CLOSURE_DATES_REVERSED
+from appointments.generation import slots_generate_for_doctor
+from appointments.models import Absence, Closure, DateOverride, Timetable, override_intervals
+from appointments.services import CLOSURE_DATES_REVERSED, slot_book
 from appointments.tests.factories import ScheduleFactory, every_day
 from appointments.tests.test_admin import doctor_form, doctor_url
+from appointments.zone import clinic_zone
 from staff.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +200,49 @@ def test_the_overrides_tab_shows_dates_from_today_on(staff_client, dr_carol):
 
     assert "soon" in html and "09:00-10:00" in html
     assert "long ago" not in html
+
+
+# --- availability on the doctor's page ------------------------------------------------------------------
+
+
+def test_the_doctor_page_explains_a_chosen_dates_slots(staff_client, dr_carol, alice):
+    every_day(ScheduleFactory(doctor=dr_carol, horizon_days=14))
+    slots_generate_for_doctor(doctor_id=dr_carol.pk)
+    day = in_days(3)
+    nine = datetime.combine(day, time(9), tzinfo=clinic_zone())
+    booked = slot_book(slot_id=Timetable.objects.get(doctor=dr_carol, start_time=nine).pk, patient=alice)
+    Absence.objects.create(
+        doctor=dr_carol, kind="break", start=nine + timedelta(hours=1), end=nine + timedelta(hours=2)
+    )
+
+    page = form_errors(staff_client.get(f"{doctor_url(dr_carol)}?availability={day}"))
+
+    assert 'data-day="working"' in page
+    assert "Hours in force: 09:00-13:00" in page
+    assert f'href="/admin/appointments/timetable/{booked.pk}/change/"' in page
+    assert "booked" in page and "the doctor is absent (break)" in page
+    assert "8 slots can be booked now." in page  # twelve, less the booked one and the three of the break
+    # The picker submits a GET form of its own, outside the page's form.
+    assert '<form id="availability-day" method="get"' in page
+    assert 'form="availability-day"' in page
+
+
+def test_the_availability_tab_says_why_a_date_has_no_slots(staff_client, dr_carol):
+    every_day(ScheduleFactory(doctor=dr_carol, horizon_days=7))
+    closure(5, "Holiday")
+
+    closed = form_errors(staff_client.get(f"{doctor_url(dr_carol)}?availability={in_days(5)}"))
+    far = form_errors(staff_client.get(f"{doctor_url(dr_carol)}?availability={in_days(30)}"))
+
+    assert 'data-day="closure"' in closed and "the clinic is closed" in closed
+    assert 'data-day="beyond_horizon"' in far and "0 slots can be booked now." in far
+
+
+@pytest.mark.parametrize("value", ["2027-1-5", "2027-02-30", "soon"])
+def test_a_bad_availability_date_shows_a_message_and_today(staff_client, dr_carol, value):
+    response = staff_client.get(f"{doctor_url(dr_carol)}?availability={value}")
+
+    assert response.status_code == 200
+    page = form_errors(response)
+    assert "Enter the date as YYYY-MM-DD." in page
+    assert f'value="{in_days(0)}"' in page
