@@ -64,6 +64,8 @@ MATRIX = {
     ("doctor-absences", "post"): only({"administrator": 201}, 403),
     ("doctor-absence-detail", "delete"): only({"administrator": 204}, 403),
     ("doctor-date-overrides", "get"): ANY_AUTHENTICATED,
+    # The doctor's own and the administrators'; anyone else is refused by role, not told "not found".
+    ("doctor-availability", "get"): only({"doctor": 200, "administrator": 200}, 403),
     ("doctor-date-override-detail", "put"): ADMINISTRATOR_ONLY,
     ("doctor-date-override-detail", "delete"): only({"administrator": 204}, 403),
     ("closure-list", "get"): ANY_AUTHENTICATED,
@@ -216,6 +218,7 @@ def _request(world, name, method):
         ),
         "doctor-absence-detail": (f"/api/doctors/{carol.pk}/absences/{world['absence'].pk}", None),
         "doctor-date-overrides": (f"/api/doctors/{carol.pk}/date-overrides", None),
+        "doctor-availability": (f"/api/doctors/{carol.pk}/availability?date={world['override_day']}", None),
         "doctor-date-override-detail": (
             f"/api/doctors/{carol.pk}/date-overrides/{world['override_day']}",
             {"intervals": [{"start": "09:00", "end": "12:00"}]},
