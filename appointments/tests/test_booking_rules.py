@@ -537,3 +537,12 @@ def test_the_admins_booking_obeys_the_rules(staff_client, dr_carol, alice):
 
     assert Timetable.objects.get(pk=slot.pk).client is None
     assert any(message.startswith(str(TOO_LATE_TO_BOOK)) for message in page_messages(response))
+
+
+def test_refusals_come_in_the_patients_language(login, dr_carol, alice):
+    clinic(min_notice_minutes=120)
+    slot = slot_at(dr_carol, soon(60))
+
+    response = login(alice).post(f"/api/doctor/appointment/{slot.pk}", HTTP_ACCEPT_LANGUAGE="ru")
+
+    assert response.json()["detail"] == "Этот слот начинается слишком скоро: клиника принимает запись заранее."

@@ -69,6 +69,11 @@ BUSINESS_RULE_CODES = frozenset(
         "invalid_credentials",
         "slot_in_past",
         "appointment_started",
+        # The clinic's rules: the slot's time against the doctor's notice and cutoff, an outcome
+        # step against the appointment's start.
+        "too_late_to_book",
+        "too_late_to_cancel",
+        "not_started",
     }
 )
 BUSINESS_RULE_MESSAGES = frozenset(
