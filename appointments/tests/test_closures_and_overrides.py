@@ -689,3 +689,16 @@ def test_an_override_on_a_dst_date_is_planned_by_the_planners_rules(settings, dr
     slots = list(Timetable.objects.filter(doctor=dr_carol).order_by("start_time"))
     assert [slot.start_time for slot in slots] == [utc(text) for text in utc_starts]
     assert {slot.stop_time - slot.start_time for slot in slots} == {datetime.timedelta(hours=1)}
+
+
+def test_a_reversed_closure_is_refused_in_russian(login, admin_user):
+    from django.utils import translation
+
+    body = {"date_from": "2027-01-02", "date_to": "2027-01-01", "reason": "x"}
+
+    response = login(admin_user).post("/api/closures", body, format="json", HTTP_ACCEPT_LANGUAGE="ru")
+
+    with translation.override("ru"):
+        expected = str(CLOSURE_DATES_REVERSED)
+    assert response.json()["fields"]["date_to"] == [expected]
+    assert expected == "Первый день закрытия не может быть позже последнего."
