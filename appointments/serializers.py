@@ -326,8 +326,9 @@ class AvailabilityAbsenceSerializer(serializers.Serializer):
 
 
 class AvailabilitySlotSerializer(serializers.Serializer):
-    start_time = serializers.DateTimeField(source="start")
-    stop_time = serializers.DateTimeField(source="stop")
+    # The clinic's offset, or UTC where it has seconds (a date of long ago, in local mean time).
+    start_time = ClinicDateTimeField(source="start")
+    stop_time = ClinicDateTimeField(source="stop")
     slot_id = serializers.IntegerField(
         allow_null=True, help_text=_("The slot's id in the timetable (the one to book when bookable); null if none")
     )

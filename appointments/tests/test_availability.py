@@ -424,6 +424,14 @@ def test_a_missing_or_malformed_date_is_a_400(carol, login, admin_user, query):
     assert "date" in response.json()["fields"]
 
 
+def test_a_date_of_long_ago_renders_in_utc_where_the_local_offset_has_seconds(carol, ask):
+    # Before standard time the clinic's zone kept local mean time (+02:30:17), which RFC 3339 cannot write.
+    body = ask(carol, "1850-06-03")
+
+    assert body["slots"][0]["start_time"] == "1850-06-03T06:29:43Z"
+    assert body["slots"][0]["reasons"] == ["started"]
+
+
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
 def test_the_ends_of_the_calendar_answer_without_slots(carol, ask, day):
     body = ask(carol, day)
