@@ -7,6 +7,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -17,13 +18,17 @@ from hospital.openapi import ERRORS, PAGE_NOT_FOUND
 from staff.models import NAME_FIELDS, User
 from staff.permissions import IsPatient
 
-from . import selectors, services
+from . import availability, selectors, services
 from .filters import AppointmentFilter, SlotFilter
-from .models import Absence, DoctorSchedule, Timetable, WorkingHours
+from .models import Absence, Closure, DateOverride, DoctorSchedule, Timetable, WorkingHours
 from .serializers import (
     AbsenceSerializer,
     AppointmentListSerializer,
     AppointmentSerializer,
+    AvailabilityQuerySerializer,
+    AvailabilitySerializer,
+    ClosureSerializer,
+    DateOverrideSerializer,
     DateRangeQuerySerializer,
     DoctorSerializer,
     FreeSlotSerializer,
@@ -37,6 +42,12 @@ DATE_PARAMS = [
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="YYYY-MM-DD, clinic-local, inclusive"),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="YYYY-MM-DD, clinic-local, inclusive"),
 ]
+DATE = OpenApiParameter(
+    "date",
+    OpenApiTypes.DATE,
+    OpenApiParameter.PATH,
+    description="YYYY-MM-DD, clinic-local; a malformed or impossible date is a 404",
+)
 
 
 class ReadAuthenticatedWriteAdministrator(BasePermission):
@@ -209,6 +220,144 @@ class AbsenceDetailView(APIView):
         absence = get_object_or_404(Absence, pk=absence_pk, doctor=doctor)
         services.absence_delete(absence=absence, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClosureListView(APIView):
+    """Days the whole clinic is closed."""
+
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=DATE_PARAMS,
+        responses={200: ClosureSerializer(many=True), **ERRORS.pick(400, 401)},
+        summary="Clinic closures sharing a day with the date range, ascending",
+        tags=["closures"],
+    )
+    def get(self, request):
+        query = DateRangeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(ClosureSerializer(selectors.closures(**query.validated_data), many=True).data)
+
+    @extend_schema(
+        request=ClosureSerializer,
+        responses={201: ClosureSerializer, **ERRORS.pick(400, 401, 403)},
+        summary="Close the clinic on local dates, inclusive; every doctor's slots are regenerated",
+        description="Free slots of those days are removed; booked ones are kept and flagged `conflict`.",
+        tags=["closures"],
+    )
+    def post(self, request):
+        serializer = ClosureSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        closure = services.closure_create(**serializer.validated_data, actor=request.user)
+        return Response(ClosureSerializer(closure).data, status=status.HTTP_201_CREATED)
+
+
+class ClosureDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("closure_pk", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        request=None,
+        responses={204: None, **ERRORS.pick(401, 403, 404)},
+        summary="Delete a closure; every doctor's slots are regenerated",
+        tags=["closures"],
+    )
+    def delete(self, request, closure_pk):
+        closure = get_object_or_404(Closure, pk=closure_pk)
+        services.closure_delete(closure=closure, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DateOverrideListView(APIView):
+    """A doctor's dates with hours of their own."""
+
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=[DOCTOR_ID, *DATE_PARAMS],
+        responses={200: DateOverrideSerializer(many=True), **ERRORS.pick(400, 401, 404)},
+        summary="A doctor's date overrides, by date",
+        tags=["schedules"],
+    )
+    def get(self, request, doctor_pk):
+        query = DateRangeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        overrides = selectors.date_overrides(doctor=doctor, **query.validated_data)
+        return Response([DateOverrideSerializer.from_override(override) for override in overrides])
+
+
+class DateOverrideDetailView(APIView):
+    permission_classes = [ReadAuthenticatedWriteAdministrator]
+
+    @extend_schema(
+        parameters=[DOCTOR_ID, DATE],
+        request=DateOverrideSerializer,
+        responses={200: DateOverrideSerializer, **ERRORS.pick(400, 401, 403, 404)},
+        summary="Set a doctor's hours on one date (`intervals: []`: a day off); their slots are regenerated",
+        description="The intervals replace the weekday's hours on that date, with the same rules: each ends after "
+        "it starts, none overlap. Free slots the date no longer has are removed; booked ones are kept and "
+        "flagged `conflict`.",
+        tags=["schedules"],
+    )
+    def put(self, request, doctor_pk, date):
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        serializer = DateOverrideSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        override = services.date_override_set(
+            doctor=doctor,
+            day=date,
+            intervals=[(interval["start"], interval["end"]) for interval in data["intervals"]],
+            comment=data["comment"],
+            actor=request.user,
+        )
+        return Response(DateOverrideSerializer.from_override(override))
+
+    @extend_schema(
+        parameters=[DOCTOR_ID, DATE],
+        request=None,
+        responses={204: None, **ERRORS.pick(401, 403, 404)},
+        summary="Delete a date override: the weekday's hours apply again; slots are regenerated",
+        tags=["schedules"],
+    )
+    def delete(self, request, doctor_pk, date):
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        override = get_object_or_404(DateOverride, doctor=doctor, date=date)
+        services.date_override_delete(override=override, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AvailabilityView(APIView):
+    """Why each slot of a doctor's date is or is not bookable now."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[
+            DOCTOR_ID,
+            OpenApiParameter("date", OpenApiTypes.DATE, required=True, description="YYYY-MM-DD, clinic-local"),
+        ],
+        responses={200: AvailabilitySerializer, **ERRORS.pick(400, 401, 403, 404)},
+        summary="A doctor's availability on one date, explained: every slot their hours give and why it is or is "
+        "not bookable now",
+        description="For administrators and the doctor themselves. `day`: `working`, `day_off` (no weekly hours "
+        "that weekday), `override_day_off`, `closure`, `beyond_horizon` or `doctor_inactive` (the first that "
+        "applies, in the order `doctor_inactive`, `closure`, `override_day_off`, `day_off`, `beyond_horizon`). "
+        "Each slot lists every reason that applies: `booked`, `absence` (with `absence` beside it), `closure`, "
+        "`doctor_inactive`, `started`, `min_notice`, `beyond_horizon`, `not_generated`, `conflict`; it is "
+        "`bookable` exactly when there is none, and then `slot_id` is the id to book.",
+        tags=["schedules"],
+    )
+    def get(self, request, doctor_pk):
+        user = request.user
+        if not (user.is_administrator or (user.is_doctor and user.pk == doctor_pk)):
+            raise PermissionDenied()
+        query = AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        doctor = selectors.doctor_get(pk=doctor_pk)
+        result = availability.doctor_availability(doctor=doctor, day=query.validated_data["date"])
+        return Response(AvailabilitySerializer.from_availability(result))
 
 
 class DoctorFilter(filters.FilterSet):

@@ -5,20 +5,21 @@ reconciliation are in the docstring of slots_generate_for_doctors.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from staff.models import User
 
 from . import planner
-from .models import Absence, DoctorSchedule, Timetable, WorkingHours
+from .models import Absence, Closure, DateOverride, DoctorSchedule, Timetable, WorkingHours, override_times
 from .zone import clinic_zone
 
 
@@ -34,15 +35,19 @@ def doctor_plan(*, schedule: DoctorSchedule, now: datetime, zone: ZoneInfo | Non
     """The slots the doctor's current schedule asks for (nothing for a blocked doctor)."""
     if not schedule.doctor.is_active_doctor:
         return []
-    hours = [planner.WorkingInterval(h.weekday, h.start, h.end) for h in schedule.working_hours.all()]
-    absences = Absence.objects.filter(doctor_id=schedule.doctor_id, end__gt=now).values_list("start", "end")
+    zone = zone or clinic_zone()
+    doctor_id = schedule.doctor_id
+    first, last = planner.planned_dates(now=now, horizon_days=schedule.horizon_days, zone=zone)
     return planner.plan_slots(
-        hours=hours,
-        absences=list(absences),
+        hours=hours_by_doctor([doctor_id]).get(doctor_id, []),
+        absences=[(a.start, a.end) for a in absences_by_doctor([doctor_id], now).get(doctor_id, [])],
         slot_minutes=schedule.slot_minutes,
         horizon_days=schedule.horizon_days,
-        zone=zone or clinic_zone(),
+        zone=zone,
         now=now,
+        date_hours=date_hours_of(
+            closed=closed_dates(first, last), overrides=overrides_by_doctor([doctor_id], first, last).get(doctor_id)
+        ),
     )
 
 
@@ -76,13 +81,18 @@ def slots_generate_for_doctors(*, doctor_ids: Iterable[int], now: datetime | Non
     return [GenerationResult(pk, totals[pk].created, totals[pk].deleted, totals[pk].conflicts) for pk in ids]
 
 
-def doctors_to_generate() -> QuerySet:
-    """Ids of the doctors a sweep covers: active doctors with at least one working interval."""
+def doctors_to_generate(*, today: date | None = None) -> QuerySet:
+    """Ids of the doctors a sweep covers: active doctors with a working interval or a date override from today on."""
+    today = today or timezone.localdate(timezone=clinic_zone())
+    # A doctor who works only on dates of their own (overrides, no weekly hours) still needs the
+    # sweep: those dates come into the horizon one day at a time.
+    works = Exists(WorkingHours.objects.filter(schedule_id=OuterRef("doctor_id"))) | Exists(
+        DateOverride.objects.filter(doctor_id=OuterRef("doctor_id"), date__gte=today)
+    )
     return (
-        DoctorSchedule.objects.filter(doctor__in=User.objects.active_doctors(), working_hours__isnull=False)
+        DoctorSchedule.objects.filter(works, doctor__in=User.objects.active_doctors())
         .order_by("doctor_id")
         .values_list("doctor_id", flat=True)
-        .distinct()
     )
 
 
@@ -117,15 +127,20 @@ def _plans_locked(doctor_ids: list[int], now: datetime) -> dict[int, Plan]:
     """Lock the doctors' schedules and plan their slots: {doctor id: ((start, stop), ...)}.
 
     Doctors without a schedule are left out; a blocked or demoted doctor's plan is empty. Doctors
-    with the same hours, slot length and horizon and no absence share one plan object (the planner
-    is pure, so one run serves them all).
+    with the same hours, slot length and horizon and no absence or date override of their own share
+    one plan object (the planner is pure, so one run serves them all; closures are everyone's).
     """
     schedules = _schedules_locked(doctor_ids)
     if not schedules:
         return {}
-    hours = _hours_by_doctor(doctor_ids)
-    absences = _absences_by_doctor(doctor_ids, now)
     zone = clinic_zone()
+    longest = max(horizon_days for _, _, horizon_days, _ in schedules)
+    first, last = planner.planned_dates(now=now, horizon_days=longest, zone=zone)
+    hours = hours_by_doctor(doctor_ids)
+    absences = absences_by_doctor(doctor_ids, now)
+    overrides = overrides_by_doctor(doctor_ids, first, last)
+    closed = closed_dates(first, last)
+    closures_only = date_hours_of(closed=closed, overrides=None)
     shared: dict[tuple, Plan] = {}
     plans: dict[int, Plan] = {}
     for doctor_id, slot_minutes, horizon_days, offers_slots in schedules:
@@ -133,8 +148,10 @@ def _plans_locked(doctor_ids: list[int], now: datetime) -> dict[int, Plan]:
             plans[doctor_id] = ()
             continue
         key = (tuple(sorted(hours.get(doctor_id, ()))), slot_minutes, horizon_days)
-        own_absences = absences.get(doctor_id, [])
-        if own_absences or key not in shared:
+        own_absences = [(absence.start, absence.end) for absence in absences.get(doctor_id, ())]
+        own_overrides = overrides.get(doctor_id)
+        own = bool(own_absences or own_overrides)
+        if own or key not in shared:
             slots = planner.plan_slots(
                 hours=key[0],
                 absences=own_absences,
@@ -142,9 +159,10 @@ def _plans_locked(doctor_ids: list[int], now: datetime) -> dict[int, Plan]:
                 horizon_days=horizon_days,
                 zone=zone,
                 now=now,
+                date_hours=date_hours_of(closed=closed, overrides=own_overrides) if own else closures_only,
             )
             plan = tuple((_micros(slot.start), _micros(slot.stop)) for slot in slots)
-            if own_absences:
+            if own:
                 plans[doctor_id] = plan
                 continue
             shared[key] = plan
@@ -166,7 +184,12 @@ def _schedules_locked(doctor_ids: list[int]) -> list[tuple[int, int, int, bool]]
     )
 
 
-def _hours_by_doctor(doctor_ids: list[int]) -> dict[int, list[planner.WorkingInterval]]:
+# The planner's inputs, read for a batch of doctors. Generation, the admin's preview (doctor_plan) and
+# availability all read them here: one reading of the schedule's rules.
+
+
+def hours_by_doctor(doctor_ids: list[int]) -> dict[int, list[planner.WorkingInterval]]:
+    """The doctors' weekly working intervals."""
     hours: dict[int, list[planner.WorkingInterval]] = defaultdict(list)
     rows = WorkingHours.objects.filter(schedule_id__in=doctor_ids).values_list("schedule_id", "weekday", "start", "end")
     for schedule_id, weekday, start, end in rows:
@@ -174,12 +197,59 @@ def _hours_by_doctor(doctor_ids: list[int]) -> dict[int, list[planner.WorkingInt
     return hours
 
 
-def _absences_by_doctor(doctor_ids: list[int], now: datetime) -> dict[int, list[tuple[datetime, datetime]]]:
-    absences: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    rows = Absence.objects.filter(doctor_id__in=doctor_ids, end__gt=now).values_list("doctor_id", "start", "end")
-    for doctor_id, start, end in rows:
-        absences[doctor_id].append((start, end))
+class AbsenceSpan(NamedTuple):
+    start: datetime
+    end: datetime
+    id: int
+    kind: str
+
+
+def absences_by_doctor(doctor_ids: list[int], ending_after: datetime) -> dict[int, list[AbsenceSpan]]:
+    """The doctors' absences that end after `ending_after` (the planner's: those that can still block a slot)."""
+    absences: dict[int, list[AbsenceSpan]] = defaultdict(list)
+    rows = Absence.objects.filter(doctor_id__in=doctor_ids, end__gt=ending_after).values_list(
+        "doctor_id", "start", "end", "id", "kind"
+    )
+    for doctor_id, start, end, pk, kind in rows:
+        absences[doctor_id].append(AbsenceSpan(start, end, pk, kind))
     return absences
+
+
+def overrides_by_doctor(
+    doctor_ids: list[int], first: date, last: date
+) -> dict[int, dict[date, list[tuple[time, time]]]]:
+    """The doctors' date overrides from `first` through `last`: {doctor id: {date: [(start, end), ...]}}."""
+    overrides: dict[int, dict[date, list[tuple[time, time]]]] = defaultdict(dict)
+    rows = DateOverride.objects.filter(doctor_id__in=doctor_ids, date__gte=first, date__lte=last).values_list(
+        "doctor_id", "date", "intervals"
+    )
+    for doctor_id, day, intervals in rows:
+        overrides[doctor_id][day] = override_times(intervals)
+    return overrides
+
+
+def closed_dates(first: date, last: date) -> set[date]:
+    """The dates from `first` through `last` on which a closure closes the clinic."""
+    closed: set[date] = set()
+    rows = Closure.objects.filter(Q(date_to__gte=first) & Q(date_from__lte=last)).values_list("date_from", "date_to")
+    for date_from, date_to in rows:
+        day = max(date_from, first)
+        while day <= min(date_to, last):
+            closed.add(day)
+            day += timedelta(days=1)
+    return closed
+
+
+def date_hours_of(
+    *, closed: Collection[date], overrides: Mapping[date, planner.DayHours] | None
+) -> dict[date, planner.DayHours]:
+    """The dates whose hours are their own, for the planner: a doctor's overrides, and no hours on a closed date.
+
+    A closure wins over an override: the clinic is shut whatever a doctor's date says.
+    """
+    own: dict[date, planner.DayHours] = dict(overrides or {})
+    own.update(dict.fromkeys(closed, ()))
+    return own
 
 
 @dataclass

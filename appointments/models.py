@@ -1,5 +1,6 @@
-"""Time: doctors' schedules and absences, the Timetable of slots and the booking history."""
+"""Time: doctors' schedules, date overrides and absences, clinic closures, the Timetable, the booking history."""
 
+from datetime import time
 from typing import ClassVar
 
 from django.conf import settings
@@ -98,6 +99,74 @@ class WorkingHours(models.Model):
 
     def __str__(self):
         return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class Closure(models.Model):
+    """Clinic-local dates on which the whole clinic is closed (a holiday): no doctor has slots then."""
+
+    date_from = models.DateField(_("from date"))
+    date_to = models.DateField(_("to date (inclusive)"))
+    reason = models.CharField(_("reason"), max_length=500)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("clinic closure")
+        verbose_name_plural = _("clinic closures")
+        ordering = ["date_from", "date_to", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(date_from__lte=F("date_to")), name="closure_dates_ordered"),
+        ]
+        # Generation reads the closures that end on or after today.
+        indexes = [models.Index(fields=["date_to"], name="closure_date_to")]
+
+    def __str__(self):
+        if self.date_from == self.date_to:
+            return f"{self.date_from:%Y-%m-%d}: {self.reason}"
+        return f"{self.date_from:%Y-%m-%d} - {self.date_to:%Y-%m-%d}: {self.reason}"
+
+
+class DateOverride(models.Model):
+    """A doctor's working intervals on one clinic-local date, in place of that weekday's hours.
+
+    `intervals` is a list of {"start": "HH:MM", "end": "HH:MM"}, sorted, each ending after it starts
+    and none overlapping (the service checks it, as it does weekly hours); an empty list is a day off.
+    """
+
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="date_overrides", verbose_name=_("doctor")
+    )
+    date = models.DateField(_("date"))
+    intervals = models.JSONField(_("working intervals"), default=list, blank=True)
+    comment = models.CharField(_("comment"), max_length=500, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("date override")
+        verbose_name_plural = _("date overrides")
+        ordering = ["date"]
+        constraints = [
+            # One override per doctor and date; the service's upsert relies on it.
+            models.UniqueConstraint(fields=["doctor", "date"], name="date_override_doctor_date_unique"),
+        ]
+
+    def __str__(self):
+        hours = ";".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in self.times) or _("day off")
+        return f"{self.date:%Y-%m-%d} {hours}"
+
+    @property
+    def times(self) -> list[tuple[time, time]]:
+        """The intervals as (start, end) wall-clock times."""
+        return override_times(self.intervals)
+
+
+def override_times(intervals) -> list[tuple[time, time]]:
+    """Stored override intervals ([{"start": "HH:MM", "end": "HH:MM"}, ...]) as sorted (start, end) times."""
+    return sorted((time.fromisoformat(item["start"]), time.fromisoformat(item["end"])) for item in intervals or ())
+
+
+def override_intervals(times) -> list[dict[str, str]]:
+    """(start, end) times as stored override intervals, sorted."""
+    return [{"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"} for start, end in sorted(times)]
 
 
 class AbsenceKind(models.TextChoices):

@@ -1,6 +1,8 @@
-"""The slot planner: weekly hours minus absences -> slot intervals. Pure: no ORM, no clock.
+"""The slot planner: weekly hours (or a date's own hours) minus absences -> slot intervals. Pure: no ORM, no clock.
 
 Planning happens in the clinic's zone (wall-clock working hours), results are aware UTC datetimes.
+A date may have hours of its own (`date_hours`: a doctor's date override, or none at all on a day
+the clinic is closed); they replace that date's weekly hours and follow the same rules below.
 
 Daylight saving rules:
 - slots are laid out on the wall clock from each interval's start, one every `slot_minutes`;
@@ -14,7 +16,7 @@ Daylight saving rules:
 """
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Generic, TypeVar
@@ -35,6 +37,10 @@ class WorkingInterval:
 class Slot:
     start: datetime  # aware, UTC
     stop: datetime  # aware, UTC
+
+
+# One date's working intervals, wall-clock (start, end); empty = no work that date.
+DayHours = Sequence[tuple[time, time]]
 
 
 def resolve_wall_time(day: date, at: time, zone: ZoneInfo) -> datetime | None:
@@ -96,6 +102,56 @@ class IntervalSet(Generic[Instant]):
         return following < len(self.starts) and self.starts[following] < stop
 
 
+def planned_dates(*, now: datetime, horizon_days: int, zone: ZoneInfo) -> tuple[date, date]:
+    """The first and last local date a plan covers: today through today + horizon - 1."""
+    today = now.astimezone(zone).date()
+    return today, today + timedelta(days=horizon_days - 1)
+
+
+def weekly_hours(hours: Iterable[WorkingInterval]) -> dict[int, list[tuple[time, time]]]:
+    """Weekly intervals by weekday (Monday = 0), each day's sorted."""
+    by_weekday: dict[int, list[tuple[time, time]]] = {}
+    for interval in sorted(hours):
+        by_weekday.setdefault(interval.weekday, []).append((interval.start, interval.end))
+    return by_weekday
+
+
+def hours_on(
+    day: date, *, weekly: Mapping[int, DayHours], date_hours: Mapping[date, DayHours] | None = None
+) -> list[tuple[time, time]]:
+    """The intervals in force on a date, sorted: its own if it has an entry (even empty), else its weekday's."""
+    if date_hours is not None and day in date_hours:
+        return sorted(date_hours[day])
+    return list(weekly.get(day.weekday(), ()))
+
+
+def day_slots(*, day: date, intervals: Iterable[tuple[time, time]], slot_minutes: int, zone: ZoneInfo) -> list[Slot]:
+    """Every slot the intervals give on one local date, by the DST rules above, before absences and the clock."""
+    if slot_minutes <= 0:
+        raise ValueError("slot_minutes must be positive")
+    length = timedelta(minutes=slot_minutes)
+    slots: list[Slot] = []
+    for interval_start, interval_end_time in sorted(intervals):
+        interval_end = datetime.combine(day, interval_end_time)
+        wall = datetime.combine(day, interval_start)
+        previous_stop = None
+        while wall + length <= interval_end:
+            start = resolve_wall_time(day, wall.time(), zone)
+            wall += length
+            if start is None:
+                continue
+            stop = start + length
+            # After a spring-forward gap a slot that began before it ends later on the wall
+            # clock than the next step; skip steps that would overlap it in real time.
+            if previous_stop is not None and start < previous_stop:
+                continue
+            if _wall_end(stop, zone) > interval_end:
+                continue
+            previous_stop = stop
+            slots.append(Slot(start, stop))
+    return slots
+
+
 def plan_slots(
     *,
     hours: Iterable[WorkingInterval],
@@ -104,40 +160,43 @@ def plan_slots(
     horizon_days: int,
     zone: ZoneInfo,
     now: datetime,
+    date_hours: Mapping[date, DayHours] | None = None,
 ) -> list[Slot]:
-    """Slots for each local date from today through today + horizon - 1, starting after `now`."""
+    """Slots for each local date from today through today + horizon - 1, starting after `now`.
+
+    A date in `date_hours` is planned from its own intervals instead of its weekday's (none: no slots).
+    """
     if slot_minutes <= 0:
         raise ValueError("slot_minutes must be positive")
     if now.tzinfo is None:
         raise ValueError("now must be aware")
-    length = timedelta(minutes=slot_minutes)
-    by_weekday: dict[int, list[WorkingInterval]] = {}
-    for interval in hours:
-        by_weekday.setdefault(interval.weekday, []).append(interval)
+    weekly = weekly_hours(hours)
     blocked = IntervalSet(absences)
-    today = now.astimezone(zone).date()
+    today, _last = planned_dates(now=now, horizon_days=horizon_days, zone=zone)
 
     slots: list[Slot] = []
     for offset in range(horizon_days):
         day = today + timedelta(days=offset)
-        for interval in sorted(by_weekday.get(day.weekday(), ())):
-            interval_end = datetime.combine(day, interval.end)
-            wall = datetime.combine(day, interval.start)
-            previous_stop = None
-            while wall + length <= interval_end:
-                start = resolve_wall_time(day, wall.time(), zone)
-                wall += length
-                if start is None:
-                    continue
-                stop = start + length
-                # After a spring-forward gap a slot that began before it ends later on the wall
-                # clock than the next step; skip steps that would overlap it in real time.
-                if previous_stop is not None and start < previous_stop:
-                    continue
-                if _wall_end(stop, zone) > interval_end:
-                    continue
-                previous_stop = stop
-                if start > now and not blocked.overlaps(start, stop):
-                    slots.append(Slot(start, stop))
+        intervals = hours_on(day, weekly=weekly, date_hours=date_hours)
+        slots.extend(
+            plan_day(day=day, intervals=intervals, blocked=blocked, slot_minutes=slot_minutes, zone=zone, now=now)
+        )
     slots.sort()
     return slots
+
+
+def plan_day(
+    *,
+    day: date,
+    intervals: Iterable[tuple[time, time]],
+    blocked: IntervalSet,
+    slot_minutes: int,
+    zone: ZoneInfo,
+    now: datetime,
+) -> list[Slot]:
+    """One date of a plan: the slots its intervals give that start after `now` and overlap nothing blocked."""
+    return [
+        slot
+        for slot in day_slots(day=day, intervals=intervals, slot_minutes=slot_minutes, zone=zone)
+        if slot.start > now and not blocked.overlaps(slot.start, slot.stop)
+    ]

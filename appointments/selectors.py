@@ -10,7 +10,7 @@ from django.utils import timezone
 from staff.models import User
 
 from . import rules
-from .models import Timetable
+from .models import Closure, DateOverride, Timetable
 from .planner import local_day_bounds
 from .zone import clinic_zone
 
@@ -70,6 +70,28 @@ def appointments_visible_to(user: User) -> QuerySet[Timetable]:
     if user.is_patient:
         scope |= Q(client=user)
     return booked.filter(scope)
+
+
+def closures(*, date_from: date | None = None, date_to: date | None = None) -> QuerySet[Closure]:
+    """Closures sharing a day with the local dates from `date_from` through `date_to` (either open), ascending."""
+    queryset = Closure.objects.all()
+    if date_from is not None:
+        queryset = queryset.filter(date_to__gte=date_from)
+    if date_to is not None:
+        queryset = queryset.filter(date_from__lte=date_to)
+    return queryset.order_by("date_from", "date_to", "id")
+
+
+def date_overrides(
+    *, doctor: User, date_from: date | None = None, date_to: date | None = None
+) -> QuerySet[DateOverride]:
+    """The doctor's date overrides on the local dates from `date_from` through `date_to` (either open), by date."""
+    queryset = DateOverride.objects.filter(doctor=doctor)
+    if date_from is not None:
+        queryset = queryset.filter(date__gte=date_from)
+    if date_to is not None:
+        queryset = queryset.filter(date__lte=date_to)
+    return queryset.order_by("date")
 
 
 def free_slots_bookable_now(queryset: QuerySet[Timetable], *, now: datetime | None = None) -> QuerySet[Timetable]:

@@ -10,7 +10,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from hospital.fields import IsoDateField, TextField
+from hospital.openapi import NOT_BLANK, SchemaPattern
 
+from .availability import Day, Reason
 from .filters import DATE_RANGE_REVERSED, date_range_clamp
 from .models import (
     HORIZON_DAYS_MAX,
@@ -19,11 +21,13 @@ from .models import (
     SLOT_MINUTES_MIN,
     Absence,
     AbsenceKind,
+    Closure,
     Timetable,
 )
-from .services import ABSENCE_END_NOT_AFTER_START, HOURS_END_NOT_AFTER_START
+from .services import ABSENCE_END_NOT_AFTER_START, CLOSURE_DATES_REVERSED, HOURS_END_NOT_AFTER_START
 
 MAX_INTERVALS_PER_WEEK = 7 * 24
+MAX_INTERVALS_PER_DAY = 24
 NONEXISTENT_LOCAL_TIME = _(
     "{value} does not exist in the clinic's time zone ({zone}): the clocks skip it. "
     "Give a time with its offset, or another time."
@@ -124,10 +128,7 @@ class WorkingHoursSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if not attrs["start"] < attrs["end"]:
-            raise serializers.ValidationError(
-                {"end": [HOURS_END_NOT_AFTER_START]},
-                code="end_not_after_start",
-            )
+            raise serializers.ValidationError({"end": [HOURS_END_NOT_AFTER_START]}, code="end_not_after_start")
         return attrs
 
 
@@ -246,3 +247,119 @@ class DoctorSerializer(serializers.Serializer):
     horizon_days = serializers.IntegerField(
         source="schedule.horizon_days", read_only=True, default=None, allow_null=True
     )
+
+
+# --- closures and date overrides -----------------------------------------------------------------
+
+_COMMENT_VALIDATORS = [RegexValidator(r"^[^\u0000]+$", code="null_characters_not_allowed")]
+
+
+class ClosureSerializer(serializers.ModelSerializer):
+    date_from = IsoDateField(help_text=_("YYYY-MM-DD, clinic-local: the first closed day"))
+    date_to = IsoDateField(help_text=_("YYYY-MM-DD, clinic-local: the last closed day (inclusive)"))
+    reason = serializers.CharField(max_length=500, validators=[SchemaPattern(NOT_BLANK)])
+
+    class Meta:
+        model = Closure
+        fields = ["id", "date_from", "date_to", "reason"]
+        read_only_fields = ["id"]
+
+    def validate(self, attrs):
+        if attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": [CLOSURE_DATES_REVERSED]}, code="date_range")
+        return attrs
+
+
+class IntervalSerializer(serializers.Serializer):
+    start = ClockTimeField(help_text="HH:MM")
+    end = ClockTimeField(help_text="HH:MM")
+
+    def validate(self, attrs):
+        if not attrs["start"] < attrs["end"]:
+            raise serializers.ValidationError({"end": [HOURS_END_NOT_AFTER_START]}, code="end_not_after_start")
+        return attrs
+
+
+class DateOverrideSerializer(serializers.Serializer):
+    """A doctor's hours on one date; `intervals: []` is a day off."""
+
+    date = IsoDateField(read_only=True)
+    # `many=True` builds a ListSerializer, which takes max_length; the stubs type the child class.
+    intervals = IntervalSerializer(  # type: ignore[call-arg]
+        many=True,
+        max_length=MAX_INTERVALS_PER_DAY,
+        help_text=_("The hours in force that date, in place of the weekday's; empty: a day off"),
+    )
+    comment = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default="", validators=_COMMENT_VALIDATORS
+    )
+
+    @staticmethod
+    def from_override(override) -> dict:
+        return DateOverrideSerializer(
+            {
+                "date": override.date,
+                "intervals": [{"start": start, "end": end} for start, end in override.times],
+                "comment": override.comment,
+            }
+        ).data
+
+
+# --- availability --------------------------------------------------------------------------------
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    """Query parameters; give it `request.query_params`."""
+
+    date = IsoDateField(help_text=_("YYYY-MM-DD, clinic-local"))
+
+    def __init__(self, *args, data=serializers.empty, **kwargs):
+        # As DateRangeQuerySerializer: the last value of each name, and `?date=` is not a date.
+        if hasattr(data, "dict"):
+            data = data.dict()
+        super().__init__(*args, data=data, **kwargs)
+
+
+class AvailabilityAbsenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=AbsenceKind.choices)
+
+
+class AvailabilitySlotSerializer(serializers.Serializer):
+    # The clinic's offset, or UTC where it has seconds (a date of long ago, in local mean time).
+    start_time = ClinicDateTimeField(source="start")
+    stop_time = ClinicDateTimeField(source="stop")
+    slot_id = serializers.IntegerField(
+        allow_null=True, help_text=_("The slot's id in the timetable (the one to book when bookable); null if none")
+    )
+    bookable = serializers.BooleanField(help_text=_("True exactly when `reasons` is empty"))
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=Reason.choices))
+    absence = AvailabilityAbsenceSerializer(
+        required=False, help_text=_("The absence the slot overlaps; present only with the reason `absence`")
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.absence is None:
+            del data["absence"]
+        return data
+
+
+class AvailabilitySerializer(serializers.Serializer):
+    date = IsoDateField()
+    day = serializers.ChoiceField(choices=Day.choices)
+    intervals = IntervalSerializer(
+        many=True, help_text=_("The hours in force that date: the override's, else the weekday's")
+    )
+    slots = AvailabilitySlotSerializer(many=True)
+
+    @staticmethod
+    def from_availability(availability) -> dict:
+        return AvailabilitySerializer(
+            {
+                "date": availability.date,
+                "day": availability.day,
+                "intervals": [{"start": start, "end": end} for start, end in availability.intervals],
+                "slots": availability.slots,
+            }
+        ).data

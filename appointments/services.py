@@ -1,8 +1,8 @@
-"""Writes with rules for schedules, absences, slot generation, booking and cancelling."""
+"""Writes with rules for schedules, absences, date overrides, closures, slot generation, booking and cancelling."""
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime, time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -13,16 +13,19 @@ from hospital.errors import ServiceError
 from staff.models import AuditAction, User
 from staff.services import audit_record
 
-from . import rules
+from . import generation, rules
 from .models import (
     Absence,
     AppointmentAction,
     AppointmentEvent,
     AppointmentStatus,
     CancelledBy,
+    Closure,
+    DateOverride,
     DoctorSchedule,
     Timetable,
     WorkingHours,
+    override_intervals,
 )
 from .planner import local_day_bounds
 from .zone import clinic_zone
@@ -40,6 +43,7 @@ INVALID_TRANSITION = _("The appointment is %(status)s: this cannot be done to it
 HOURS_OVERLAP = _("Working hours overlap on %(weekday)s: %(first)s and %(second)s.")
 HOURS_END_NOT_AFTER_START = _("The end of working hours must be after their start.")
 ABSENCE_END_NOT_AFTER_START = _("The end of an absence must be after its start.")
+CLOSURE_DATES_REVERSED = _("A closure's first day must not be after its last day.")
 
 
 class SlotNotFound(ServiceError):
@@ -217,6 +221,106 @@ def absence_delete(*, absence: Absence, actor: User | None = None) -> None:
     regeneration_enqueue(doctor_id=doctor_id)
 
 
+# --- date overrides and closures ---------------------------------------------------------------
+
+
+def _intervals_text(times: Iterable[tuple[time, time]]) -> str:
+    return ";".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in sorted(times))
+
+
+def _clinic_today() -> date:
+    return timezone.localdate(timezone=clinic_zone())
+
+
+@transaction.atomic
+def date_override_set(
+    *,
+    doctor: User,
+    day: date,
+    intervals: Iterable[tuple[time, time]],
+    comment: str = "",
+    actor: User | None = None,
+) -> DateOverride:
+    """Give the doctor their own hours on one local date (none: a day off); regenerate their slots on commit.
+
+    The intervals follow the weekly hours' rules (each ends after it starts, none overlap). A doctor
+    without a schedule gets one with the defaults, so that generation and the sweep plan the date.
+    """
+    ordered = [(start, end) for _weekday, start, end in working_hours_validate((day.weekday(), *i) for i in intervals)]
+    schedule_get_or_create(doctor=doctor)
+    # The same row lock as schedule_update and the generator: a doctor's hours change one writer
+    # at a time, and never in the middle of a generation run.
+    DoctorSchedule.objects.select_for_update().filter(doctor=doctor).values_list("pk", flat=True).first()
+    stored = DateOverride.objects.filter(doctor=doctor, date=day).first()
+    before: dict[str, str | None] = {"intervals": None, "comment": None}
+    if stored is None:
+        stored = DateOverride(doctor=doctor, date=day)
+    else:
+        before = {"intervals": _intervals_text(stored.times), "comment": stored.comment}
+    after = {"intervals": _intervals_text(ordered), "comment": comment}
+    changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    if not changes:
+        return stored
+    stored.intervals, stored.comment = override_intervals(ordered), comment
+    stored.save()
+    audit_record(
+        actor=actor, action=AuditAction.DATE_OVERRIDE_SET, target=stored, changes={"date": day.isoformat(), **changes}
+    )
+    if day >= _clinic_today():
+        regeneration_enqueue(doctor_id=doctor.pk)
+    return stored
+
+
+@transaction.atomic
+def date_override_delete(*, override: DateOverride, actor: User | None = None) -> None:
+    """Give the date back to the doctor's weekly hours; regenerate their slots on commit."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.DATE_OVERRIDE_DELETED,
+        target=override,
+        changes={
+            "date": override.date.isoformat(),
+            "intervals": _intervals_text(override.times),
+            "comment": override.comment,
+        },
+    )
+    override.delete()
+    if override.date >= _clinic_today():
+        regeneration_enqueue(doctor_id=override.doctor_id)
+
+
+def _closure_changes(closure: Closure) -> dict:
+    return {
+        "date_from": closure.date_from.isoformat(),
+        "date_to": closure.date_to.isoformat(),
+        "reason": closure.reason,
+    }
+
+
+@transaction.atomic
+def closure_create(*, date_from: date, date_to: date, reason: str, actor: User | None = None) -> Closure:
+    """Close the clinic from `date_from` through `date_to` (local, inclusive); regenerate every doctor on commit."""
+    if date_from > date_to:
+        raise InvalidSchedule(CLOSURE_DATES_REVERSED, code="date_range")
+    closure = Closure.objects.create(date_from=date_from, date_to=date_to, reason=reason)
+    audit_record(actor=actor, action=AuditAction.CLOSURE_CREATED, target=closure, changes=_closure_changes(closure))
+    if date_to >= _clinic_today():
+        clinic_regeneration_enqueue()
+    return closure
+
+
+@transaction.atomic
+def closure_delete(*, closure: Closure, actor: User | None = None) -> None:
+    """Open the clinic again on the closure's dates; regenerate every doctor on commit."""
+    audit_record(actor=actor, action=AuditAction.CLOSURE_DELETED, target=closure, changes=_closure_changes(closure))
+    closure.delete()
+    if closure.date_to >= _clinic_today():
+        clinic_regeneration_enqueue()
+
+
+# --- regeneration on commit ----------------------------------------------------------------------
+
+
 class _Regeneration:
     """The on-commit callback that asks a worker to regenerate one doctor's slots."""
 
@@ -234,6 +338,32 @@ class _Regeneration:
             logger.warning("Could not enqueue slot generation for doctor %s; the sweep will catch up", self.doctor_id)
 
 
+class _ClinicRegeneration:
+    """The on-commit callback that asks the workers to regenerate every doctor, in the sweep's batches."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def __call__(self) -> None:
+        from .tasks import generate_slots_for_doctors
+
+        self.sent = True
+        try:
+            for batch in generation.doctor_batches():
+                generate_slots_for_doctors.apply_async(args=[batch], retry=False)
+        except Exception:  # the broker is down or unreachable: the periodic sweep will do it
+            logger.warning("Could not enqueue the clinic's slot generation; the sweep will catch up")
+
+
+def _already_pending(matches: Callable[[object], bool]) -> bool:
+    """Whether a callback waiting for this transaction's commit, not yet run, matches."""
+    connection = transaction.get_connection()
+    pending = (callback for _savepoints, callback, _robust in connection.run_on_commit)
+    return connection.in_atomic_block and any(
+        matches(callback) and not getattr(callback, "sent", True) for callback in pending
+    )
+
+
 def regeneration_enqueue(*, doctor_id: int) -> None:
     """Ask a worker to regenerate the doctor's slots once the current transaction commits, once.
 
@@ -242,14 +372,20 @@ def regeneration_enqueue(*, doctor_id: int) -> None:
     read at commit, every change). A rolled-back savepoint drops its callbacks, and with them this
     record. A broker outage never fails the request: the edit is saved and the next sweep catches up.
     """
-    connection = transaction.get_connection()
-    pending = (callback for _savepoints, callback, _robust in connection.run_on_commit)
-    if connection.in_atomic_block and any(
-        isinstance(callback, _Regeneration) and callback.doctor_id == doctor_id and not callback.sent
-        for callback in pending
-    ):
+    if _already_pending(lambda callback: isinstance(callback, _Regeneration) and callback.doctor_id == doctor_id):
         return
     transaction.on_commit(_Regeneration(doctor_id))
+
+
+def clinic_regeneration_enqueue() -> None:
+    """Ask the workers to regenerate every doctor the sweep covers once the transaction commits, once.
+
+    A clinic-wide change (a closure) fans out like the sweep: batches of SLOT_GENERATION_BATCH_SIZE
+    doctors (generation.doctor_batches), one task each, read at commit.
+    """
+    if _already_pending(lambda callback: isinstance(callback, _ClinicRegeneration)):
+        return
+    transaction.on_commit(_ClinicRegeneration())
 
 
 def doctor_availability_changed(*, user: User) -> None:

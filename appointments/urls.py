@@ -1,12 +1,19 @@
 """Paths of the scheduling API (the user's paths, slash optional)."""
 
-from hospital.routes import both_slashes
+from django.urls import register_converter
+
+from hospital.routes import IsoDateConverter, both_slashes
 
 from .api import (
     AbsenceDetailView,
     AbsenceListView,
     AppointmentViewSet,
+    AvailabilityView,
     BookView,
+    ClosureDetailView,
+    ClosureListView,
+    DateOverrideDetailView,
+    DateOverrideListView,
     DoctorFreeSlotsView,
     DoctorViewSet,
     ScheduleView,
@@ -16,6 +23,8 @@ from .api import (
 from .outcomes_api import ArriveView, ClinicCancelView, FulfilView, NoShowView
 from .rules_api import ClinicRulesView, DoctorRulesView
 from .stats_api import AppointmentsPerDayView, OutcomesView, UtilisationView
+
+register_converter(IsoDateConverter, "isodate")
 
 urlpatterns = [
     *both_slashes("doctor/slots/get/<int:doctor_pk>", DoctorFreeSlotsView.as_view, "doctor-free-slots"),
@@ -30,6 +39,15 @@ urlpatterns = [
         AbsenceDetailView.as_view,
         "doctor-absence-detail",
     ),
+    *both_slashes("doctors/<int:doctor_pk>/date-overrides", DateOverrideListView.as_view, "doctor-date-overrides"),
+    *both_slashes(
+        "doctors/<int:doctor_pk>/date-overrides/<isodate:date>",
+        DateOverrideDetailView.as_view,
+        "doctor-date-override-detail",
+    ),
+    *both_slashes("doctors/<int:doctor_pk>/availability", AvailabilityView.as_view, "doctor-availability"),
+    *both_slashes("closures", ClosureListView.as_view, "closure-list"),
+    *both_slashes("closures/<int:closure_pk>", ClosureDetailView.as_view, "closure-detail"),
     *both_slashes("slots/", lambda: SlotViewSet.as_view({"get": "list"}), "slot-list"),
     *both_slashes("appointments/", lambda: AppointmentViewSet.as_view({"get": "list"}), "appointment-list"),
     *both_slashes("doctor/entries/all", AppointmentsPerDayView.as_view, "statistics-entries"),

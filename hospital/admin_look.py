@@ -23,6 +23,7 @@ JAZZMIN_SETTINGS = {
         "appointments.Doctor",
         "appointments.Timetable",
         "appointments.Absence",
+        "appointments.Closure",
         "appointments.AppointmentEvent",
         "appointments.ClinicBookingRules",
         "auth",
@@ -56,6 +57,7 @@ JAZZMIN_SETTINGS = {
         "appointments.Doctor": "fas fa-user-md",
         "appointments.Timetable": "fas fa-calendar-alt",
         "appointments.Absence": "fas fa-umbrella-beach",
+        "appointments.Closure": "fas fa-door-closed",
         "appointments.AppointmentEvent": "fas fa-history",
         "appointments.ClinicBookingRules": "fas fa-sliders-h",
         "auth": "fas fa-shield-alt",
@@ -81,6 +83,7 @@ JAZZMIN_SETTINGS = {
     "changeform_format_overrides": {
         "appointments.timetable": "single",
         "appointments.absence": "single",
+        "appointments.closure": "single",
         "appointments.appointmentevent": "single",
         "appointments.clinicbookingrules": "single",
     },

@@ -14,6 +14,10 @@ class IsoDateField(serializers.DateField):
             self.fail("invalid", format="YYYY-MM-DD")
         return super().to_internal_value(value)
 
+    def to_representation(self, value):
+        # Four digits of year whatever the year: strftime's "%Y" writes year 1 as "1-01-01".
+        return value.isoformat() if value else None
+
 
 class StrictIntegerField(serializers.IntegerField):
     """A JSON integer: DRF's IntegerField also takes "5" and "5.0" (strings), which the schema does not allow."""

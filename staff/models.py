@@ -151,10 +151,14 @@ class AuditAction(models.TextChoices):
     ABSENCE_CREATED = "absence_created", _("absence added")
     ABSENCE_CHANGED = "absence_changed", _("absence changed")
     ABSENCE_DELETED = "absence_deleted", _("absence removed")
+    CLOSURE_CREATED = "closure_created", _("clinic closure added")
+    CLOSURE_DELETED = "closure_deleted", _("clinic closure removed")
+    DATE_OVERRIDE_SET = "date_override_set", _("date override set")
+    DATE_OVERRIDE_DELETED = "date_override_deleted", _("date override removed")
 
 
 class AuditEvent(models.Model):
-    """Who changed which person, schedule or absence, and when. Rows are only ever added.
+    """Who changed which person, schedule, absence, date override or closure, and when; rows are only added.
 
     Bookings and cancellations have their own history (appointments.AppointmentEvent).
     `changes` maps a field to [old, new]; secrets are never recorded, only that they changed.

@@ -1,10 +1,10 @@
-"""The doctor's page: slot length, horizon, weekly hours and absences, the coming week, the load chart.
+"""The doctor's page: slot length, horizon, weekly hours, date overrides and absences, the coming week, the load chart.
 
 Saving hands everything to the schedule services, which regenerate the doctor's slots on commit.
 """
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin
@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 
-from appointments import generation, planner, rules, services, statistics
+from appointments import availability, generation, planner, rules, services, statistics
 from appointments.models import (
     HORIZON_DAYS_MAX,
     HORIZON_DAYS_MIN,
@@ -29,21 +29,25 @@ from appointments.models import (
     SLOT_MINUTES_MAX,
     SLOT_MINUTES_MIN,
     Absence,
+    AbsenceKind,
+    DateOverride,
     Doctor,
     DoctorBookingRules,
     DoctorSchedule,
     Timetable,
     WorkingHours,
 )
-from appointments.resources import DoctorResource
+from appointments.resources import DoctorResource, intervals_format, intervals_parse
 from appointments.templatetags.charts import bar_chart, days_between, per_day_bars
 from appointments.zone import clinic_zone
 from hospital.admin_base import AllOrNothingImportMixin
 from hospital.errors import ServiceError
+from hospital.filters import DATE_INVALID, ISO_DATE
 from hospital.imports import FILE_FORMATS
 from staff.models import NAME_FIELDS
 
 PREVIEW_DAYS = 7
+AVAILABILITY_PARAMETER = "availability"
 LOAD_DAYS_BEFORE = LOAD_DAYS_AFTER = 13
 NO_SCHEDULE = _("No schedule yet: set the working hours and save.")
 WEEKDAY_CELLS = _(
@@ -192,27 +196,95 @@ class AbsenceInline(admin.TabularInline):
         return super().get_queryset(request).filter(end__gt=timezone.now())
 
 
+class DateOverrideForm(forms.ModelForm):
+    """A date and its hours written as in the CSV import (09:00-13:00;14:00-18:00); empty: a day off."""
+
+    hours = forms.CharField(
+        label=_("working intervals"),
+        required=False,
+        help_text=_("Such as 09:00-13:00;14:00-18:00, in place of the weekday's hours. Empty: a day off."),
+    )
+
+    class Meta:
+        model = DateOverride
+        fields = ("date", "hours", "comment")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["hours"].initial = intervals_format(self.instance.times)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            times = intervals_parse(cleaned.get("hours", ""))
+            services.working_hours_validate((0, start, end) for start, end in times)
+        except ValueError as error:
+            self.add_error("hours", str(error))
+        except ServiceError as error:
+            self.add_error("hours", error.message)
+        else:
+            cleaned["times"] = times
+        return cleaned
+
+    def validate_unique(self):
+        """Skipped: the service sets the hours of a date whether or not it had an override (the formset
+        still refuses two rows for one date)."""
+
+
+class DateOverrideInline(admin.TabularInline):
+    model = DateOverride
+    fk_name = "doctor"
+    form = DateOverrideForm
+    fields = ("date", "hours", "comment")
+    ordering = ("date",)
+    extra = 0
+    verbose_name_plural = _("date overrides from today")
+
+    def get_queryset(self, request):
+        # Past dates no longer shape any slot; the API lists them.
+        return super().get_queryset(request).filter(date__gte=timezone.localdate(timezone=clinic_zone()))
+
+
 @admin.register(Doctor)
 class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     formats = FILE_FORMATS
     form = DoctorForm
     resource_classes = [DoctorResource]
     import_notes = (WEEKDAY_CELLS,)
-    inlines = (WorkingHoursInline, AbsenceInline)
+    inlines = (WorkingHoursInline, DateOverrideInline, AbsenceInline)
     list_display = ("name", "username", "slot_length", "days_ahead", "week", "generated_at", "is_active")
     list_filter = ("is_active",)
     search_fields = ("username", *NAME_FIELDS)
     ordering = ("last_name", "first_name")
-    readonly_fields = ("person", "is_active", "generated_at", "week_preview", "load_chart")
+    readonly_fields = ("person", "is_active", "generated_at", "week_preview", "availability_on_date", "load_chart")
+    # The change form plus the small GET form that the availability tab's date picker submits.
+    change_form_template = "appointments/admin/doctor_change_form.html"
     fieldsets = (
         (_("Schedule"), {"fields": ("person", "is_active", "slot_minutes", "horizon_days", "generated_at")}),
         (_("Booking rules"), {"fields": RULE_FIELDS}),
         (_("Coming week"), {"fields": ("week_preview",)}),
+        (_("Availability"), {"fields": ("availability_on_date",)}),
         (_("Load"), {"fields": ("load_chart",)}),
     )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("schedule").prefetch_related("schedule__working_hours")
+
+    def get_object(self, request, object_id, from_field=None):
+        """The doctor, with the date the availability tab explains (`?availability=YYYY-MM-DD`, else today)."""
+        doctor = super().get_object(request, object_id, from_field)
+        if doctor is not None:
+            chosen = request.GET.get(AVAILABILITY_PARAMETER, "")
+            doctor.availability_day, doctor.availability_error = timezone.localdate(timezone=clinic_zone()), None
+            if chosen:
+                try:
+                    if not ISO_DATE.fullmatch(chosen):
+                        raise ValueError(chosen)
+                    doctor.availability_day = date.fromisoformat(chosen)
+                except ValueError:
+                    doctor.availability_error = DATE_INVALID
+        return doctor
 
     def has_add_permission(self, request):
         # A doctor is a user with the doctor role: created on the Users page or by a CSV import.
@@ -251,6 +323,28 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
             services.absence_update(absence=absence, **self._absence_fields(absence), actor=request.user)
         for absence in absences.new_objects:
             services.absence_create(doctor=doctor, **self._absence_fields(absence), actor=request.user)
+        self._save_overrides(request, doctor, by_model[DateOverride])
+
+    @staticmethod
+    def _save_overrides(request, doctor, formset) -> None:
+        """Hand the overrides rows to the services: deletions first, so that a date moved or re-added is free."""
+        formset.save(commit=False)
+        # By identity: a new row's instance has no pk yet, so it cannot be a dict key itself.
+        times = {id(form.instance): form.cleaned_data.get("times") for form in formset.forms if form.cleaned_data}
+        for override in formset.deleted_objects:
+            services.date_override_delete(override=override, actor=request.user)
+        for override, changed in formset.changed_objects:
+            if "date" in changed:
+                moved = DateOverride.objects.get(pk=override.pk)
+                services.date_override_delete(override=moved, actor=request.user)
+        for override in [override for override, _changed in formset.changed_objects] + formset.new_objects:
+            services.date_override_set(
+                doctor=doctor,
+                day=override.date,
+                intervals=times[id(override)],
+                comment=override.comment,
+                actor=request.user,
+            )
 
     @staticmethod
     def _absence_fields(absence) -> dict:
@@ -354,6 +448,39 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
             "blocked": not schedule.doctor.is_active_doctor,
         }
         return render_to_string("appointments/admin/week_preview.html", context)
+
+    @admin.display(description=_("slots of a date, explained"))
+    def availability_on_date(self, doctor):
+        if doctor.pk is None:
+            return "-"
+        day = getattr(doctor, "availability_day", None) or timezone.localdate(timezone=clinic_zone())
+        result = availability.doctor_availability(doctor=doctor, day=day)
+        zone = clinic_zone()
+        slots = [
+            {
+                "start": f"{slot.start.astimezone(zone):%H:%M}",
+                "stop": f"{slot.stop.astimezone(zone):%H:%M}",
+                "bookable": slot.bookable,
+                "reasons": [availability.Reason(reason).label for reason in slot.reasons],
+                "absence": slot.absence and AbsenceKind(slot.absence.kind).label,
+                "slot_id": slot.slot_id,
+                "url": slot.slot_id and reverse("admin:appointments_timetable_change", args=[slot.slot_id]),
+            }
+            for slot in result.slots
+        ]
+        context = {
+            "parameter": AVAILABILITY_PARAMETER,
+            "day": day,
+            "previous": day - timedelta(days=1) if day > date.min else day,
+            "next": day + timedelta(days=1) if day < date.max else day,
+            "error": getattr(doctor, "availability_error", None),
+            "kind": result.day,
+            "kind_label": availability.Day(result.day).label,
+            "hours": ", ".join(f"{start:%H:%M}-{end:%H:%M}" for start, end in result.intervals),
+            "slots": slots,
+            "bookable": sum(slot["bookable"] for slot in slots),
+        }
+        return render_to_string("appointments/admin/availability.html", context)
 
     @admin.display(description=_("appointments per day"))
     def load_chart(self, doctor):

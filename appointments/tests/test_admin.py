@@ -29,8 +29,18 @@ def doctor_url(doctor) -> str:
     return f"/admin/appointments/doctor/{doctor.pk}/change/"
 
 
-def doctor_form(*, slot_minutes=20, horizon_days=7, hours=(), absences=(), initial_hours=0, initial_absences=0):
-    """POST data of the doctor's page: hours as dicts of weekday/start/end (id, DELETE), absences likewise."""
+def doctor_form(
+    *,
+    slot_minutes=20,
+    horizon_days=7,
+    hours=(),
+    absences=(),
+    overrides=(),
+    initial_hours=0,
+    initial_absences=0,
+    initial_overrides=0,
+):
+    """POST data of the doctor's page: hours as dicts of weekday/start/end (id, DELETE); the others likewise."""
     data = {
         "slot_minutes": slot_minutes,
         "horizon_days": horizon_days,
@@ -42,12 +52,18 @@ def doctor_form(*, slot_minutes=20, horizon_days=7, hours=(), absences=(), initi
         "absences-INITIAL_FORMS": initial_absences,
         "absences-MIN_NUM_FORMS": 0,
         "absences-MAX_NUM_FORMS": 1000,
+        "date_overrides-TOTAL_FORMS": len(overrides),
+        "date_overrides-INITIAL_FORMS": initial_overrides,
+        "date_overrides-MIN_NUM_FORMS": 0,
+        "date_overrides-MAX_NUM_FORMS": 1000,
         "_save": "Save",
     }
     for index, row in enumerate(hours):
         data.update({f"working_hours-{index}-{key}": value for key, value in row.items()})
     for index, row in enumerate(absences):
         data.update({f"absences-{index}-{key}": value for key, value in row.items()})
+    for index, row in enumerate(overrides):
+        data.update({f"date_overrides-{index}-{key}": value for key, value in row.items()})
     return data
 
 

@@ -1,4 +1,4 @@
-"""The slot planner: weekly wall-clock hours minus absences into UTC slots, across DST in two zones."""
+"""The slot planner: weekly (or a date's own) wall-clock hours minus absences into UTC slots, across DST in 2 zones."""
 
 from bisect import bisect_left
 from datetime import UTC, date, datetime, time, timedelta
@@ -8,7 +8,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from appointments.planner import IntervalSet, Slot, WorkingInterval, local_day_bounds, plan_slots, resolve_wall_time
+from appointments.planner import (
+    IntervalSet,
+    Slot,
+    WorkingInterval,
+    day_slots,
+    hours_on,
+    local_day_bounds,
+    plan_slots,
+    planned_dates,
+    resolve_wall_time,
+)
+from appointments.planner import (
+    weekly_hours as by_weekday,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -457,6 +470,110 @@ def test_an_absence_removes_slots_without_reshaping_the_dst_grid():
     assert slots == _slots([_utc("2026-03-29 00:00")], 45)
 
 
+# --- a date's own hours (a doctor's date override; none on a closed date) -----------------------------
+
+
+def _plan_dates(zone, first_day, days, hours, slot_minutes, date_hours):
+    """Slots of `days` dates from `first_day`, planned from just before its local midnight (the day before)."""
+    return plan_slots(
+        hours=[WorkingInterval(weekday, _time(start), _time(end)) for weekday in range(7) for start, end in hours],
+        absences=[],
+        slot_minutes=slot_minutes,
+        horizon_days=days + 1,
+        zone=zone,
+        now=local_day_bounds(first_day, zone)[0] - TICK,
+        date_hours={day: [(_time(start), _time(end)) for start, end in own] for day, own in date_hours.items()},
+    )
+
+
+def test_a_dates_own_hours_replace_its_weekdays_hours_on_that_date_only():
+    following = ORDINARY_DAY + timedelta(days=1)
+
+    slots = _plan_dates(BERLIN, ORDINARY_DAY, 2, [("11:00", "13:00")], 60, {ORDINARY_DAY: [("15:00", "17:00")]})
+
+    assert slots == _slots(
+        [
+            _local(ORDINARY_DAY, "15:00"),
+            _local(ORDINARY_DAY, "16:00"),
+            _local(following, "11:00"),
+            _local(following, "12:00"),
+        ],
+        60,
+    )
+
+
+def test_a_date_whose_own_hours_are_none_gets_no_slots():
+    following = ORDINARY_DAY + timedelta(days=1)
+
+    slots = _plan_dates(BERLIN, ORDINARY_DAY, 2, [("11:00", "13:00")], 60, {ORDINARY_DAY: []})
+
+    assert slots == _slots([_local(following, "11:00"), _local(following, "12:00")], 60)
+
+
+def test_a_date_may_have_hours_when_its_weekday_has_none():
+    slots = _plan_dates(BERLIN, ORDINARY_DAY, 3, [], 30, {ORDINARY_DAY + timedelta(days=2): [("09:00", "10:00")]})
+
+    day = ORDINARY_DAY + timedelta(days=2)
+    assert slots == _slots([_local(day, "09:00"), _local(day, "09:30")], 30)
+
+
+def test_a_dates_own_hours_outside_the_horizon_change_nothing():
+    beyond = ORDINARY_DAY + timedelta(days=1)
+
+    slots = _plan_dates(BERLIN, ORDINARY_DAY, 1, [("11:00", "12:00")], 60, {beyond: [("15:00", "16:00")]})
+
+    assert slots == _slots([_local(ORDINARY_DAY, "11:00")], 60)
+
+
+@pytest.mark.parametrize(("zone", "day", "hours", "slot_minutes", "utc_starts"), DST_CASES)
+def test_a_dates_own_hours_follow_the_same_dst_rules_as_weekly_hours(zone, day, hours, slot_minutes, utc_starts):
+    # Weekly hours that would give other slots; the date's own hours give exactly the weekly case's.
+    slots = _plan_dates(zone, day, 1, [("12:00", "13:00")], slot_minutes, {day: hours})
+
+    assert slots == _slots([_utc(start) for start in utc_starts], slot_minutes)
+    assert slots == day_slots(
+        day=day, intervals=[(_time(start), _time(end)) for start, end in hours], slot_minutes=slot_minutes, zone=zone
+    )
+
+
+HOURS_ON_CASES = [
+    pytest.param({}, ["09:00-13:00", "14:00-18:00"], id="the-weekdays-hours-sorted"),
+    pytest.param({ORDINARY_DAY: [("16:00", "17:00"), ("08:00", "09:00")]}, ["08:00-09:00", "16:00-17:00"], id="own"),
+    pytest.param({ORDINARY_DAY: []}, [], id="own-empty-is-a-day-off"),
+    pytest.param({ORDINARY_DAY + timedelta(days=7): []}, ["09:00-13:00", "14:00-18:00"], id="another-dates-own"),
+]
+
+
+@pytest.mark.parametrize(("date_hours", "expected"), HOURS_ON_CASES)
+def test_hours_on_a_date_are_its_own_if_it_has_an_entry_else_its_weekdays(date_hours, expected):
+    wednesday = ORDINARY_DAY.weekday()
+    weekly = by_weekday(
+        [
+            WorkingInterval(wednesday, time(14), time(18)),
+            WorkingInterval(wednesday, time(9), time(13)),
+            WorkingInterval(wednesday + 1, time(7), time(8)),
+        ]
+    )
+
+    own = {day: [(_time(start), _time(end)) for start, end in hours] for day, hours in date_hours.items()}
+
+    intervals = hours_on(ORDINARY_DAY, weekly=weekly, date_hours=own)
+
+    assert [f"{start:%H:%M}-{end:%H:%M}" for start, end in intervals] == expected
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "horizon_days", "expected"),
+    [
+        pytest.param(BERLIN, _utc("2026-06-10 21:59"), 1, (date(2026, 6, 10), date(2026, 6, 10)), id="berlin-evening"),
+        pytest.param(BERLIN, _utc("2026-06-10 22:00"), 7, (date(2026, 6, 11), date(2026, 6, 17)), id="berlin-midnight"),
+        pytest.param(NEW_YORK, _utc("2026-06-11 02:00"), 2, (date(2026, 6, 10), date(2026, 6, 11)), id="new-york"),
+    ],
+)
+def test_planned_dates_run_from_the_local_today_through_the_horizon(zone, now, horizon_days, expected):
+    assert planned_dates(now=now, horizon_days=horizon_days, zone=zone) == expected
+
+
 # --- resolve_wall_time and local_day_bounds ----------------------------------------------------------
 
 RESOLVE_CASES = [
@@ -815,3 +932,19 @@ def test_planning_twice_or_in_another_order_gives_equal_results(plan):
     assert plan_slots(**plan) == first
     reordered = {**plan, "hours": plan["hours"][::-1], "absences": plan["absences"][::-1]}
     assert plan_slots(**reordered) == first
+
+
+@PROPERTY_SETTINGS
+@given(plans(), st.data())
+def test_a_dates_own_hours_change_that_date_alone(plan, data):
+    zone = plan["zone"]
+    first, last = planned_dates(now=plan["now"], horizon_days=plan["horizon_days"], zone=zone)
+    dates = [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+    weekly = by_weekday(plan["hours"])
+    same = {day: hours_on(day, weekly=weekly) for day in data.draw(st.sets(st.sampled_from(dates)))}
+    closed = data.draw(st.sampled_from(dates))
+
+    assert plan_slots(**plan, date_hours=same) == plan_slots(**plan)
+    assert plan_slots(**plan, date_hours={closed: []}) == [
+        slot for slot in plan_slots(**plan) if slot.start.astimezone(zone).date() != closed
+    ]

@@ -42,6 +42,8 @@ MATRIX = {
     "appointments.Doctor": (CLINIC, NOBODY, CLINIC, NOBODY),
     "appointments.Timetable": (CLINIC, NOBODY, CLINIC, NOBODY),
     "appointments.Absence": (CLINIC, NOBODY, CLINIC, NOBODY),
+    # Added and deleted through the services; a closure's own page is read-only (a view).
+    "appointments.Closure": (CLINIC, CLINIC, CLINIC, CLINIC),
     "appointments.AppointmentEvent": (CLINIC, NOBODY, CLINIC, NOBODY),
     # One row, made by a migration: changed, never added or deleted.
     "appointments.ClinicBookingRules": (CLINIC, NOBODY, CLINIC, NOBODY),
@@ -68,6 +70,7 @@ ACTIONS = {
         "mark_fulfilled": {"superuser", "administrator"},
         "mark_no_show": {"superuser", "administrator"},
     },
+    "appointments.Closure": {"delete_selected": {"superuser", "administrator"}},
     "auth.Group": {"delete_selected": {"superuser"}},
     "knox.AuthToken": {"delete_selected": {"superuser"}},
     "django_celery_beat.PeriodicTask": {
@@ -103,6 +106,11 @@ def world(db):
     doctor, patient = people["doctor"], people["patient"]
     ScheduleFactory(doctor=doctor)
     AbsenceFactory(doctor=doctor)
+    appointment_services.closure_create(
+        date_from=timezone.localdate() + timedelta(days=30),
+        date_to=timezone.localdate() + timedelta(days=31),
+        reason="x",
+    )
     slot = SlotFactory(doctor=doctor, start_time=timezone.now() + timedelta(days=2))
     appointment_services.slot_book(slot_id=slot.pk, patient=patient)
     user_update(user=patient, email="alice.ivanova@clinic.example")  # an audit row

@@ -15,6 +15,8 @@ from appointments.models import (
     Absence,
     AppointmentEvent,
     ClinicBookingRules,
+    Closure,
+    DateOverride,
     DoctorBookingRules,
     DoctorSchedule,
     Timetable,
@@ -61,6 +63,14 @@ MATRIX = {
     ("doctor-absences", "get"): ANY_AUTHENTICATED,
     ("doctor-absences", "post"): only({"administrator": 201}, 403),
     ("doctor-absence-detail", "delete"): only({"administrator": 204}, 403),
+    ("doctor-date-overrides", "get"): ANY_AUTHENTICATED,
+    # The doctor's own and the administrators'; anyone else is refused by role, not told "not found".
+    ("doctor-availability", "get"): only({"doctor": 200, "administrator": 200}, 403),
+    ("doctor-date-override-detail", "put"): ADMINISTRATOR_ONLY,
+    ("doctor-date-override-detail", "delete"): only({"administrator": 204}, 403),
+    ("closure-list", "get"): ANY_AUTHENTICATED,
+    ("closure-list", "post"): only({"administrator": 201}, 403),
+    ("closure-detail", "delete"): only({"administrator": 204}, 403),
     ("slot-list", "get"): ANY_AUTHENTICATED,
     ("appointment-list", "get"): ANY_AUTHENTICATED,
     ("statistics-entries", "get"): only({"patient": 403, "other_patient": 403}, 200),
@@ -145,6 +155,9 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
     absence = Absence.objects.create(
         doctor=dr_carol, start=start + datetime.timedelta(days=3), end=start + datetime.timedelta(days=4)
     )
+    override_day = timezone.localdate() + datetime.timedelta(days=5)
+    DateOverride.objects.create(doctor=dr_carol, date=override_day, intervals=[])
+    closure = Closure.objects.create(date_from=override_day, date_to=override_day, reason="Holiday")
     users = {
         "patient": alice,
         "other_patient": bob,
@@ -161,6 +174,8 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
         "arrived": arrived,
         "missed": missed,
         "absence": absence,
+        "override_day": override_day,
+        "closure": closure,
         "target": bob,
     }
 
@@ -203,6 +218,14 @@ def _request(world, name, method):
             {"kind": "break", "start": "2030-01-01T12:00:00Z", "end": "2030-01-01T13:00:00Z"},
         ),
         "doctor-absence-detail": (f"/api/doctors/{carol.pk}/absences/{world['absence'].pk}", None),
+        "doctor-date-overrides": (f"/api/doctors/{carol.pk}/date-overrides", None),
+        "doctor-availability": (f"/api/doctors/{carol.pk}/availability?date={world['override_day']}", None),
+        "doctor-date-override-detail": (
+            f"/api/doctors/{carol.pk}/date-overrides/{world['override_day']}",
+            {"intervals": [{"start": "09:00", "end": "12:00"}]},
+        ),
+        "closure-list": ("/api/closures", {"date_from": "2030-01-01", "date_to": "2030-01-02", "reason": "Holiday"}),
+        "closure-detail": (f"/api/closures/{world['closure'].pk}", None),
         "slot-list": ("/api/slots/", None),
         "appointment-list": ("/api/appointments/", None),
         "statistics-entries": ("/api/doctor/entries/all", None),
@@ -258,6 +281,8 @@ def _snapshot(world):
         list(DoctorSchedule.objects.order_by("pk").values()),
         list(ClinicBookingRules.objects.values()),
         list(DoctorBookingRules.objects.values()),
+        list(DateOverride.objects.order_by("pk").values()),
+        list(Closure.objects.order_by("pk").values()),
         AppointmentEvent.objects.count(),
     )
 

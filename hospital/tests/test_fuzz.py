@@ -31,9 +31,10 @@ from schemathesis.openapi.checks import RejectedPositiveData
 
 from appointments.filters import DATE_RANGE_REVERSED
 from appointments.generation import slots_generate_for_doctor
-from appointments.models import Absence, AbsenceKind, Timetable
+from appointments.models import Absence, AbsenceKind, Closure, DateOverride, Timetable
 from appointments.services import (
     ABSENCE_END_NOT_AFTER_START,
+    CLOSURE_DATES_REVERSED,
     HOURS_END_NOT_AFTER_START,
     schedule_update,
     slot_book,
@@ -85,6 +86,7 @@ BUSINESS_RULE_MESSAGES = frozenset(
         DATE_RANGE_REVERSED,
         HOURS_END_NOT_AFTER_START,
         ABSENCE_END_NOT_AFTER_START,
+        CLOSURE_DATES_REVERSED,
         # Not a rule but the calendar's edge: an instant near year 1 or 9999 whose UTC or local
         # time falls outside what Python's datetime holds (a valid RFC 3339 string nonetheless).
         DateTimeField.default_error_messages["overflow"],
@@ -160,6 +162,9 @@ class World:
         self.absence = Absence.objects.create(
             doctor=self.doctor, kind=AbsenceKind.VACATION, start=start, end=start + datetime.timedelta(days=2)
         )
+        day = timezone.localdate() + datetime.timedelta(days=3)
+        self.closure = Closure.objects.create(date_from=day, date_to=day, reason="Holiday")
+        DateOverride.objects.create(doctor=self.doctor, date=day, intervals=[{"start": "10:00", "end": "12:00"}])
         users = [self.patient, self.other_patient, self.doctor, self.other_doctor, self.administrator, self.blocked]
         # Real ids for each path parameter, so that generated requests also reach real objects.
         self.ids = {
@@ -167,6 +172,7 @@ class World:
             "doctor_pk": [self.doctor.pk, self.other_doctor.pk],
             "slot_pk": [slot.pk for slot in slots[:12]],
             "absence_pk": [self.absence.pk],
+            "closure_pk": [self.closure.pk],
         }
 
     def headers(self, role: str) -> dict:
