@@ -138,10 +138,14 @@ class AuditAction(models.TextChoices):
     ABSENCE_CREATED = "absence_created", _("absence added")
     ABSENCE_CHANGED = "absence_changed", _("absence changed")
     ABSENCE_DELETED = "absence_deleted", _("absence removed")
+    SPECIALTY_CREATED = "specialty_created", _("specialty added")
+    SPECIALTY_CHANGED = "specialty_changed", _("specialty renamed")
+    SPECIALTY_DELETED = "specialty_deleted", _("specialty removed")
+    DOCTOR_SPECIALTIES_CHANGED = "doctor_specialties_changed", _("doctor's specialties changed")
 
 
 class AuditEvent(models.Model):
-    """Who changed which person, schedule or absence, and when. Rows are only ever added.
+    """Who changed which person, schedule, absence or specialty, and when. Rows are only ever added.
 
     Bookings and cancellations have their own history (appointments.AppointmentEvent).
     `changes` maps a field to [old, new]; secrets are never recorded, only that they changed.
