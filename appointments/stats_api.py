@@ -1,33 +1,24 @@
 """Statistics endpoints: appointments and utilisation per clinic-local day."""
 
-import re
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hospital.fields import IdQueryField
+from hospital.filters import ID_MAX
 from hospital.openapi import ERRORS
 from staff.permissions import IsDoctorOrAdministrator
 
 from . import statistics
 from .serializers import DateRangeQuerySerializer
 
-DOCTOR_ID_MIN, DOCTOR_ID_MAX = 1, 2**63 - 1  # a bigint primary key
-
-
-class IdQueryField(serializers.IntegerField):
-    """An id in a query string: digits only (DRF's IntegerField also takes "1.0", " 1" and other scripts' digits)."""
-
-    def to_internal_value(self, data):
-        if not (isinstance(data, str) and re.fullmatch("[0-9]{1,19}", data)):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+DOCTOR_ID_MIN, DOCTOR_ID_MAX = 1, ID_MAX
 
 
 class StatisticsQuerySerializer(DateRangeQuerySerializer):
-    doctor = IdQueryField(required=False, min_value=DOCTOR_ID_MIN, max_value=DOCTOR_ID_MAX)
+    doctor = IdQueryField(required=False)
 
 
 class DayCountSerializer(serializers.Serializer):

@@ -9,8 +9,10 @@ from .api import (
     BookView,
     DoctorFreeSlotsView,
     DoctorViewSet,
+    NextFreeSlotsView,
     ScheduleView,
     SlotViewSet,
+    SpecialtyListView,
     UndoView,
 )
 from .stats_api import AppointmentsPerDayView, UtilisationView
@@ -28,7 +30,9 @@ urlpatterns = [
         AbsenceDetailView.as_view,
         "doctor-absence-detail",
     ),
+    *both_slashes("specialties/", SpecialtyListView.as_view, "specialty-list"),
     *both_slashes("slots/", lambda: SlotViewSet.as_view({"get": "list"}), "slot-list"),
+    *both_slashes("slots/next", NextFreeSlotsView.as_view, "slot-next"),
     *both_slashes("appointments/", lambda: AppointmentViewSet.as_view({"get": "list"}), "appointment-list"),
     *both_slashes("doctor/entries/all", AppointmentsPerDayView.as_view, "statistics-entries"),
     *both_slashes("stats/utilisation", UtilisationView.as_view, "statistics-utilisation"),
