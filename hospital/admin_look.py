@@ -21,6 +21,7 @@ JAZZMIN_SETTINGS = {
         "staff.User",
         "appointments",
         "appointments.Doctor",
+        "appointments.Specialty",
         "appointments.Timetable",
         "appointments.Absence",
         "appointments.AppointmentEvent",
@@ -53,6 +54,7 @@ JAZZMIN_SETTINGS = {
         "staff.AuditEvent": "fas fa-clipboard-list",
         "appointments": "fas fa-hospital",
         "appointments.Doctor": "fas fa-user-md",
+        "appointments.Specialty": "fas fa-stethoscope",
         "appointments.Timetable": "fas fa-calendar-alt",
         "appointments.Absence": "fas fa-umbrella-beach",
         "appointments.AppointmentEvent": "fas fa-history",
@@ -79,6 +81,7 @@ JAZZMIN_SETTINGS = {
     "changeform_format_overrides": {
         "appointments.timetable": "single",
         "appointments.absence": "single",
+        "appointments.specialty": "single",
         "appointments.appointmentevent": "single",
     },
     "language_chooser": False,

@@ -1,8 +1,9 @@
-"""The clinic administrators' admin: doctors' schedules and absences, the Timetable, booking history.
+"""The clinic administrators' admin: doctors' schedules, absences and specialties, the Timetable, booking history.
 
-Every write goes through the services (schedule_update, absence_create/delete, slot_book/cancel): the
+Every write goes through the services (schedule_update, absence_create/delete, specialty_create,
+doctor_specialties_set, slot_book/cancel): the
 admin validates input, calls them and turns their refusals into messages. Importing the modules
 registers their admins.
 """
 
-from . import doctors, timetable  # noqa: F401
+from . import doctors, specialties, timetable  # noqa: F401

@@ -1,4 +1,4 @@
-"""The doctor's page: slot length, horizon, weekly hours and absences, the coming week, the load chart.
+"""The doctor's page: specialties, slot length, horizon, weekly hours and absences, the coming week, the load chart.
 
 Saving hands everything to the schedule services, which regenerate the doctor's slots on commit.
 """
@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,6 +28,7 @@ from appointments.models import (
     Absence,
     Doctor,
     DoctorSchedule,
+    Specialty,
     Timetable,
     WorkingHours,
 )
@@ -47,7 +49,15 @@ WEEKDAY_CELLS = _(
 
 
 class DoctorForm(forms.ModelForm):
-    """The schedule settings of the doctor's page; personal data are edited on the user's page."""
+    """The specialties and schedule settings of the doctor's page; personal data are edited on the user's page."""
+
+    specialties = forms.ModelMultipleChoiceField(
+        label=capfirst(Specialty._meta.verbose_name_plural),
+        queryset=Specialty.objects.order_by("name"),
+        required=False,
+        widget=FilteredSelectMultiple(Specialty._meta.verbose_name_plural, is_stacked=False),
+        help_text=_("The specialties are added and renamed on the Specialties page."),
+    )
 
     slot_minutes = forms.IntegerField(
         label=capfirst(DoctorSchedule._meta.get_field("slot_minutes").verbose_name),
@@ -69,6 +79,8 @@ class DoctorForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         schedule = DoctorSchedule.objects.filter(doctor_id=self.instance.pk).first() if self.instance.pk else None
+        if self.instance.pk:
+            self.fields["specialties"].initial = list(self.instance.specialties.all())
         for name in ("slot_minutes", "horizon_days"):
             default = DoctorSchedule._meta.get_field(name).default
             self.fields[name].initial = getattr(schedule, name) if schedule else default
@@ -163,19 +175,36 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     resource_classes = [DoctorResource]
     import_notes = (WEEKDAY_CELLS,)
     inlines = (WorkingHoursInline, AbsenceInline)
-    list_display = ("name", "username", "slot_length", "days_ahead", "week", "generated_at", "is_active")
-    list_filter = ("is_active",)
+    list_display = (
+        "name",
+        "username",
+        "specialty_names",
+        "slot_length",
+        "days_ahead",
+        "week",
+        "generated_at",
+        "is_active",
+    )
+    list_filter = ("is_active", "specialties")
     search_fields = ("username", "last_name", "first_name", "middle_name")
     ordering = ("last_name", "first_name")
     readonly_fields = ("person", "is_active", "generated_at", "week_preview", "load_chart")
     fieldsets = (
-        (_("Schedule"), {"fields": ("person", "is_active", "slot_minutes", "horizon_days", "generated_at")}),
+        (
+            _("Schedule"),
+            {"fields": ("person", "is_active", "specialties", "slot_minutes", "horizon_days", "generated_at")},
+        ),
         (_("Coming week"), {"fields": ("week_preview",)}),
         (_("Load"), {"fields": ("load_chart",)}),
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("schedule").prefetch_related("schedule__working_hours")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("schedule")
+            .prefetch_related("schedule__working_hours", "specialties")
+        )
 
     def has_add_permission(self, request):
         # A doctor is a user with the doctor role: created on the Users page or by a CSV import.
@@ -200,6 +229,7 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
         # commit=False writes nothing: it lists what changed, for the page's history.
         hours.save(commit=False)
         absences.save(commit=False)
+        services.doctor_specialties_set(doctor=doctor, specialties=form.cleaned_data["specialties"], actor=request.user)
         services.schedule_update(
             doctor=doctor,
             slot_minutes=form.cleaned_data["slot_minutes"],
@@ -228,6 +258,10 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     @admin.display(description=_("name"), ordering="last_name")
     def name(self, doctor):
         return doctor.full_name or doctor.username
+
+    @admin.display(description=_("specialties"))
+    def specialty_names(self, doctor):
+        return ", ".join(specialty.name for specialty in doctor.specialties.all()) or "-"
 
     @admin.display(description=_("slot length, minutes"), ordering="schedule__slot_minutes")
     def slot_length(self, doctor):
