@@ -101,6 +101,14 @@ def admin_user(db):
 
 
 @pytest.fixture
+def demo_specialties(db):
+    """The specialties of fixtures/specialties.csv, which fixtures/doctors.csv names (as load_demo creates them)."""
+    from appointments.management.commands.load_demo import demo_specialties_ensure
+
+    return demo_specialties_ensure()
+
+
+@pytest.fixture
 def staff_client(client, admin_user):
     """The admin site as the administrator `admin` (the role's group, no superuser flag)."""
     roles_ensure()

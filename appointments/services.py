@@ -309,6 +309,19 @@ def specialty_create(*, name: str, actor: User | None = None) -> Specialty:
 
 
 @transaction.atomic
+def specialties_ensure(*, names: Iterable[str], actor: User | None = None) -> list[Specialty]:
+    """The named specialties, each created unless the clinic has it already (in any case); idempotent."""
+    by_name = selectors.specialties_by_name()
+    result = []
+    for name in names:
+        specialty = by_name.get(name.strip().casefold())
+        if specialty is None:
+            specialty = by_name[name.strip().casefold()] = specialty_create(name=name, actor=actor)
+        result.append(specialty)
+    return result
+
+
+@transaction.atomic
 def specialty_rename(*, specialty: Specialty, name: str, actor: User | None = None) -> Specialty:
     """Rename in place: the doctors who have it keep it."""
     new_name = specialty_name_clean(name, specialty=specialty)
