@@ -90,7 +90,9 @@ class BookView(APIView):
         responses={201: AppointmentSerializer, **ERRORS.pick(400, 401, 403, 404, 409)},
         summary="Book an appointment: the slot goes to the caller",
         description="409 when the slot is taken (by anyone, the caller included) or the caller already holds "
-        "an appointment overlapping it; 400 when the slot has started.",
+        "an appointment overlapping it; 400 when the slot has started. The doctor's booking rules apply: 400 "
+        "`too_late_to_book` within the minimum notice, 409 `too_many_appointments` or `daily_limit_reached` "
+        "at the caller's caps (counted over all doctors).",
         tags=["appointments"],
     )
     def post(self, request, slot_pk):
@@ -106,8 +108,10 @@ class UndoView(APIView):
     @extend_schema(
         request=None,
         parameters=[SLOT_ID],
-        responses={200: AppointmentSerializer, **ERRORS.pick(400, 401, 403, 404)},
+        responses={200: AppointmentSerializer, **ERRORS.pick(400, 401, 403, 404, 409)},
         summary="Cancel an appointment: the slot is free again",
+        description="400 `appointment_started`, or `too_late_to_cancel` within the doctor's cancellation cutoff; "
+        "409 `invalid_transition` once the patient has arrived. Recorded as cancelled by the patient.",
         tags=["appointments"],
     )
     def post(self, request, slot_pk):

@@ -5,11 +5,12 @@ import datetime
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 
 from hospital.filters import BooleanFilter, DateFilter, IdFilter, StrictFilterForm
 
-from .models import Timetable
-from .selectors import in_local_dates
+from .models import AppointmentStatus, Timetable
+from .selectors import free_slots_bookable_now, in_local_dates
 
 DATE_RANGE_REVERSED = _("date_from must not be after date_to.")
 
@@ -54,20 +55,32 @@ class LocalDateRangeFilterSet(filters.FilterSet):
 
 class SlotFilter(LocalDateRangeFilterSet):
     doctor = IdFilter(field_name="doctor_id")
-    free = BooleanFilter(field_name="client", lookup_expr="isnull")
+    # free=true: the slots a patient could book now (free, beyond the doctor's minimum notice).
+    free = BooleanFilter(method="filter_free")
 
     class Meta:
         model = Timetable
         form = DateRangeForm
         fields = ["doctor", "free", "date_from", "date_to"]
 
+    def filter_free(self, queryset, name, value):
+        if value:
+            return free_slots_bookable_now(queryset)
+        return queryset.filter(client__isnull=False)
+
+
+@extend_schema_field({"type": "string", "enum": AppointmentStatus.values})
+class StatusFilter(filters.ChoiceFilter):
+    """Appointments in one status (a free slot has none, so it is never one of them)."""
+
 
 class AppointmentFilter(LocalDateRangeFilterSet):
     doctor = IdFilter(field_name="doctor_id")
     patient = IdFilter(field_name="client_id")
     conflict = BooleanFilter()
+    status = StatusFilter(choices=AppointmentStatus.choices)
 
     class Meta:
         model = Timetable
         form = DateRangeForm
-        fields = ["doctor", "patient", "conflict", "date_from", "date_to"]
+        fields = ["doctor", "patient", "conflict", "status", "date_from", "date_to"]

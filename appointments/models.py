@@ -202,8 +202,20 @@ class Absence(models.Model):
         return f"{self.get_kind_display()}: {self.start:%Y-%m-%d %H:%M} - {self.end:%Y-%m-%d %H:%M}"
 
 
+class AppointmentStatus(models.TextChoices):
+    """Where a booked slot's appointment stands: booked -> arrived -> fulfilled, or booked -> noshow."""
+
+    BOOKED = "booked", _("booked")
+    ARRIVED = "arrived", _("arrived")
+    FULFILLED = "fulfilled", _("fulfilled")
+    NOSHOW = "noshow", _("no-show")
+
+
 class Timetable(models.Model):
     """One row = one slot of one doctor; `client` is the patient, empty while the slot is free.
+
+    `status` is the appointment's and exists exactly while there is one: NULL on a free slot, set
+    on a booked one (a CHECK constraint), so a count by status never counts free slots.
 
     Nothing has a foreign key to this table, so the generator's conditional delete of free slots
     is a single fast DELETE (Django needs no cascade collection).
@@ -228,6 +240,9 @@ class Timetable(models.Model):
         default=False,
         help_text=_("Booked, but the doctor's current schedule no longer has this slot."),
     )
+    status = models.CharField(
+        _("appointment status"), max_length=16, choices=AppointmentStatus.choices, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("slot")
@@ -238,6 +253,14 @@ class Timetable(models.Model):
             # runs never duplicate a slot.
             models.UniqueConstraint(fields=["doctor", "start_time"], name="timetable_doctor_start_unique"),
             models.CheckConstraint(condition=Q(start_time__lt=F("stop_time")), name="timetable_start_before_stop"),
+            # A free slot has no status; a booked one has a valid one. The outcome services and
+            # booking rely on it: `status = 'booked'` alone means "a booked appointment".
+            models.CheckConstraint(
+                # (IS NOT NULL too: `NULL IN (...)` is NULL, which a CHECK lets through.)
+                condition=Q(client__isnull=True, status__isnull=True)
+                | Q(client__isnull=False, status__isnull=False, status__in=AppointmentStatus.values),
+                name="timetable_status_iff_client",
+            ),
         ]
         indexes = [
             # Serves the free-slot listing: a doctor's free slots from now on, by time.
@@ -255,6 +278,8 @@ class Timetable(models.Model):
             models.Index(
                 fields=["client", "start_time"], name="timetable_by_client", condition=Q(client__isnull=False)
             ),
+            # Serves the no-show task: appointments still booked whose end has passed.
+            models.Index(fields=["stop_time"], name="timetable_booked_by_stop", condition=Q(status="booked")),
         ]
 
     def __str__(self):
@@ -270,10 +295,20 @@ class AppointmentAction(models.TextChoices):
     BOOKED = "booked", _("booked")
     CANCELLED = "cancelled", _("cancelled")
     RELEASED = "released", _("released (patient blocked)")
+    ARRIVED = "arrived", _("arrived")
+    FULFILLED = "fulfilled", _("fulfilled")
+    NOSHOW = "noshow", _("no-show")
+
+
+class CancelledBy(models.TextChoices):
+    PATIENT = "patient", _("the patient")
+    CLINIC = "clinic", _("the clinic")
 
 
 class AppointmentEvent(models.Model):
-    """Booking history: who booked or cancelled which slot, and when. Rows are never changed.
+    """Booking history: who booked, cancelled or marked which slot, and when. Rows are never changed.
+
+    A cancellation says by whom (the patient or the clinic) and, the clinic's, why.
 
     `slot_id` is a plain number, not a foreign key, so that history outlives regenerated slots.
     """
@@ -305,14 +340,125 @@ class AppointmentEvent(models.Model):
     start_time = models.DateTimeField(_("slot start"))
     stop_time = models.DateTimeField(_("slot end"))
     at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    cancelled_by = models.CharField(
+        _("cancelled by"), max_length=16, choices=CancelledBy.choices, null=True, blank=True
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True, default="")
 
     class Meta:
         verbose_name = _("booking event")
         verbose_name_plural = _("booking history")
         ordering = ["-at", "-id"]
+        constraints = [
+            # Every cancellation says by whom; nothing else does.
+            models.CheckConstraint(
+                condition=Q(
+                    action=AppointmentAction.CANCELLED, cancelled_by__isnull=False, cancelled_by__in=CancelledBy.values
+                )
+                | (~Q(action=AppointmentAction.CANCELLED) & Q(cancelled_by__isnull=True)),
+                name="appointment_event_cancelled_by",
+            ),
+        ]
+        indexes = [
+            # Serves the outcome statistics: cancellations grouped by their slot's local day.
+            models.Index(
+                fields=["start_time", "doctor"],
+                name="event_cancelled_by_time",
+                condition=Q(action=AppointmentAction.CANCELLED),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_action_display()} #{self.slot_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+# The column's range: a larger number would not fit an integer column (and 2**31 minutes, some
+# 4,000 years, still keeps now + notice within the calendar Python's datetime holds).
+RULE_VALUE_MAX = 2_147_483_647
+
+MIN_NOTICE_HELP = _("A slot starting sooner than this is neither offered nor bookable.")
+CANCEL_CUTOFF_HELP = _("A patient cannot cancel an appointment starting sooner than this (the clinic still can).")
+MAX_ACTIVE_HELP = _("Most future appointments one patient may hold, with all doctors. Empty: no cap.")
+MAX_PER_DAY_HELP = _("Most appointments one patient may hold on one local day, with all doctors. Empty: no cap.")
+
+
+def _rule_checks(prefix: str, names: tuple[str, ...]) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": 0, f"{name}__lte": RULE_VALUE_MAX}),
+            name=f"{prefix}_{name}_range",
+        )
+        for name in names
+    ]
+
+
+RULE_FIELDS = ("min_notice_minutes", "cancel_cutoff_minutes", "max_active_per_patient", "max_per_patient_per_day")
+
+
+class ClinicBookingRules(models.Model):
+    """The clinic's booking rules: one row (id 1), the defaults every doctor follows unless overridden.
+
+    A migration creates the row; code that reads it treats a missing row as the defaults below.
+    """
+
+    SINGLETON_ID = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    min_notice_minutes = models.PositiveIntegerField(_("minimum notice, minutes"), default=0, help_text=MIN_NOTICE_HELP)
+    cancel_cutoff_minutes = models.PositiveIntegerField(
+        _("cancellation cutoff, minutes"), default=0, help_text=CANCEL_CUTOFF_HELP
+    )
+    max_active_per_patient = models.PositiveIntegerField(
+        _("most future appointments per patient"), null=True, blank=True, help_text=MAX_ACTIVE_HELP
+    )
+    max_per_patient_per_day = models.PositiveIntegerField(
+        _("most appointments per patient a day"), null=True, blank=True, help_text=MAX_PER_DAY_HELP
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("clinic's booking rules")
+        verbose_name_plural = _("clinic's booking rules")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="clinic_booking_rules_singleton"),
+            *_rule_checks("clinic_booking_rules", RULE_FIELDS),
+        ]
+
+    def __str__(self):
+        return str(_("Clinic's booking rules"))
+
+
+class DoctorBookingRules(models.Model):
+    """One doctor's overrides of the clinic's booking rules; an empty field follows the clinic's."""
+
+    doctor = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="booking_rules",
+        verbose_name=_("doctor"),
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        _("minimum notice, minutes"), null=True, blank=True, help_text=MIN_NOTICE_HELP
+    )
+    cancel_cutoff_minutes = models.PositiveIntegerField(
+        _("cancellation cutoff, minutes"), null=True, blank=True, help_text=CANCEL_CUTOFF_HELP
+    )
+    max_active_per_patient = models.PositiveIntegerField(
+        _("most future appointments per patient"), null=True, blank=True, help_text=MAX_ACTIVE_HELP
+    )
+    max_per_patient_per_day = models.PositiveIntegerField(
+        _("most appointments per patient a day"), null=True, blank=True, help_text=MAX_PER_DAY_HELP
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("doctor's booking rules")
+        verbose_name_plural = _("doctors' booking rules")
+        constraints = _rule_checks("doctor_booking_rules", RULE_FIELDS)
+
+    def __str__(self):
+        return str(self.doctor)
 
 
 class DoctorManager(HospitalUserManager):

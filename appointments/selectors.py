@@ -11,6 +11,7 @@ from django.utils import timezone
 from staff.models import User
 from staff.roles import Role
 
+from . import rules
 from .models import Specialty, Timetable
 from .planner import local_day_bounds
 from .zone import clinic_zone
@@ -68,9 +69,15 @@ def in_local_dates(
     return queryset
 
 
-def free_slots(*, doctor: User, date_from: date | None = None, date_to: date | None = None) -> QuerySet[Timetable, Any]:
-    """The doctor's free future slots, ascending (served by the partial index on free slots)."""
-    queryset = Timetable.objects.filter(doctor=doctor, client__isnull=True, start_time__gt=timezone.now())
+def free_slots(
+    *, doctor: User, date_from: date | None = None, date_to: date | None = None, now: datetime | None = None
+) -> QuerySet[Timetable, Any]:
+    """The doctor's free slots a patient could book now, ascending (served by the partial index on free slots).
+
+    Bookable now: not started, and starting at or after now + the doctor's minimum notice.
+    """
+    bookable = rules.bookable_q(now=now or timezone.now(), doctor_id=doctor.pk)
+    queryset = Timetable.objects.filter(bookable, doctor=doctor, client__isnull=True)
     return in_local_dates(queryset, date_from, date_to).order_by("start_time").values("id", "start_time", "stop_time")
 
 
@@ -194,3 +201,8 @@ def _next_free_slots_orm(doctors: QuerySet[User], *, after: datetime, limit: int
         )[:limit]
     )
     return list(slots)
+
+
+def free_slots_bookable_now(queryset: QuerySet[Timetable], *, now: datetime | None = None) -> QuerySet[Timetable]:
+    """Of `queryset`, the free slots a patient could book now, each by its doctor's minimum notice."""
+    return queryset.filter(rules.bookable_q(now=now or timezone.now()), client__isnull=True)

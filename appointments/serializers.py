@@ -64,11 +64,11 @@ class FreeSlotSerializer(serializers.ModelSerializer):
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
-    """A slot with its doctor and patient (ids); `client` is null when the slot is free."""
+    """A slot with its doctor and patient (ids); `client` and `status` are null when the slot is free."""
 
     class Meta:
         model = Timetable
-        fields = ["id", "doctor", "client", "start_time", "stop_time"]
+        fields = ["id", "doctor", "client", "start_time", "stop_time", "status"]
         read_only_fields = fields
 
 
@@ -87,6 +87,7 @@ class AppointmentListSerializer(serializers.ModelSerializer):
             "start_time",
             "stop_time",
             "conflict",
+            "status",
         ]
         read_only_fields = fields
 

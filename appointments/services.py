@@ -6,6 +6,7 @@ from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,19 +14,23 @@ from hospital.errors import ServiceError
 from staff.models import AuditAction, User
 from staff.services import audit_record
 
-from . import selectors
+from . import rules, selectors
 from .models import (
     SPECIALTY_NAME_MAX_LENGTH,
     SPECIALTY_NAME_TAKEN,
     Absence,
     AppointmentAction,
     AppointmentEvent,
+    AppointmentStatus,
+    CancelledBy,
     DoctorSchedule,
     DoctorSpecialty,
     Specialty,
     Timetable,
     WorkingHours,
 )
+from .planner import local_day_bounds
+from .zone import clinic_zone
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +41,7 @@ SLOT_OVERLAPS_YOURS = _("You already have an appointment at this time.")
 NOT_YOUR_APPOINTMENT = _("You have no appointment in this slot.")
 NOT_A_PATIENT = _("Only active patients can book appointments.")
 APPOINTMENT_STARTED = _("This appointment has already started and cannot be cancelled.")
+INVALID_TRANSITION = _("The appointment is %(status)s: this cannot be done to it now.")
 HOURS_OVERLAP = _("Working hours overlap on %(weekday)s: %(first)s and %(second)s.")
 HOURS_END_NOT_AFTER_START = _("The end of working hours must be after their start.")
 ABSENCE_END_NOT_AFTER_START = _("The end of an absence must be after its start.")
@@ -84,6 +90,16 @@ class AppointmentStarted(ServiceError):
     status = 400
     code = "appointment_started"
     message = APPOINTMENT_STARTED
+
+
+class InvalidTransition(ServiceError):
+    """The appointment's status does not allow the step (arrive only from booked, and so on)."""
+
+    status = 409
+    code = "invalid_transition"
+
+    def __init__(self, status: str):
+        super().__init__(INVALID_TRANSITION % {"status": AppointmentStatus(status).label})
 
 
 class InvalidSchedule(ServiceError):
@@ -378,7 +394,16 @@ def doctor_specialties_set(*, doctor: User, specialties: Iterable[Specialty], ac
 # --- booking ---------------------------------------------------------------------------------
 
 
-def _record(action: str, slot: Timetable, patient_id: int, actor: User | None, at: datetime) -> None:
+def _record(
+    action: str,
+    slot: Timetable,
+    patient_id: int,
+    actor: User | None,
+    at: datetime,
+    *,
+    cancelled_by: str | None = None,
+    reason: str = "",
+) -> None:
     AppointmentEvent.objects.create(
         slot_id=slot.pk,
         action=action,
@@ -388,33 +413,54 @@ def _record(action: str, slot: Timetable, patient_id: int, actor: User | None, a
         start_time=slot.start_time,
         stop_time=slot.stop_time,
         at=at,
+        cancelled_by=cancelled_by,
+        reason=reason,
     )
 
 
 @transaction.atomic
 def slot_book(*, slot_id: int, patient: User, actor: User | None = None, now: datetime | None = None) -> Timetable:
-    """Give a free future slot to the patient; exactly one of any concurrent bookers wins."""
+    """Give a free future slot to the patient; exactly one of any concurrent bookers wins.
+
+    The rules of the slot's doctor apply (minimum notice, the patient's caps over all doctors).
+    They cost no statement of their own: they come with the slot's row, and the caps are counted
+    in the overlap check's query.
+    """
     now = now or timezone.now()
     if not (patient.is_active and patient.is_patient):
         raise NotAPatient()
-    slot = Timetable.objects.select_related("doctor").filter(pk=slot_id).first()
+    slot = Timetable.objects.select_related("doctor").annotate(**rules.annotations()).filter(pk=slot_id).first()
     # A blocked doctor, or one who no longer has the role, offers nothing from that commit on,
     # before the regeneration that deletes their free slots has run.
     if slot is None or not slot.doctor.is_active_doctor:
         raise SlotNotFound()
     if slot.client_id is not None:
         raise SlotTaken()
-    if slot.start_time <= now:
+    in_force = rules.from_annotations(slot)
+    refusal = rules.booking_refusal(start=slot.start_time, rules=in_force, now=now)
+    if refusal == "started":
         raise SlotInPast()
+    if refusal == "min_notice":
+        raise rules.TooLateToBook()
     # Lock the patient's row: one patient's bookings run one at a time, so two concurrent
-    # requests cannot give them two overlapping appointments.
+    # requests cannot give them two overlapping appointments, nor more than their caps allow
+    # (the counts below are read after the lock, by a statement that sees what the other committed).
     User.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
-    if Timetable.objects.filter(client=patient, start_time__lt=slot.stop_time, stop_time__gt=slot.start_time).exists():
+    day_start, day_end = local_day_bounds(slot.start_time.astimezone(clinic_zone()).date(), clinic_zone())
+    held = Timetable.objects.filter(client=patient).aggregate(
+        overlapping=Count("pk", filter=Q(start_time__lt=slot.stop_time, stop_time__gt=slot.start_time)),
+        active=Count("pk", filter=Q(start_time__gt=now)),
+        on_that_day=Count("pk", filter=Q(start_time__gte=day_start, start_time__lt=day_end)),
+    )
+    if held["overlapping"]:
         raise SlotOverlapsAppointment()
+    over_cap = rules.caps_refusal(rules=in_force, active=held["active"], on_that_day=held["on_that_day"])
+    if over_cap is not None:
+        raise over_cap
     # The one conditional UPDATE that decides: of any number of concurrent requests, one
     # matches `client IS NULL`; the rest update nothing and get 409.
     won = Timetable.objects.filter(pk=slot_id, client__isnull=True, start_time__gt=now).update(
-        client=patient, booked_at=now, conflict=False
+        client=patient, booked_at=now, conflict=False, status=AppointmentStatus.BOOKED
     )
     if not won:
         if not Timetable.objects.filter(pk=slot_id).exists():
@@ -423,23 +469,37 @@ def slot_book(*, slot_id: int, patient: User, actor: User | None = None, now: da
     slot.client = patient
     slot.booked_at = now
     slot.conflict = False
+    slot.status = AppointmentStatus.BOOKED
     _record(AppointmentAction.BOOKED, slot, patient.pk, actor or patient, now)
     return slot
 
 
 @transaction.atomic
 def slot_cancel(*, slot_id: int, patient: User, actor: User | None = None, now: datetime | None = None) -> Timetable:
-    """Free the patient's own appointment before it starts."""
+    """The patient cancels their own appointment: before it starts and the doctor's cancellation cutoff.
+
+    Recorded as cancelled by the patient. The clinic cancels with outcomes.appointment_cancel, which
+    no cutoff binds.
+    """
     now = now or timezone.now()
-    slot = Timetable.objects.filter(pk=slot_id, client=patient).first() if patient is not None else None
+    slot = (
+        Timetable.objects.annotate(**rules.annotations()).filter(pk=slot_id, client=patient).first()
+        if patient is not None
+        else None
+    )
     if slot is None:
         raise NotYourAppointment()
-    if slot.start_time <= now:
+    refusal = rules.cancel_refusal(start=slot.start_time, rules=rules.from_annotations(slot), now=now)
+    if refusal == "started":
         raise AppointmentStarted()
-    # Conditional on the caller still holding it: a concurrent cancel frees it once.
-    released = Timetable.objects.filter(pk=slot_id, client=patient, start_time__gt=now).update(
-        client=None, booked_at=None, conflict=False
-    )
+    if slot.status != AppointmentStatus.BOOKED:
+        raise InvalidTransition(slot.status)  # arrived early: the visit is under way
+    if refusal == "cutoff":
+        raise rules.TooLateToCancel()
+    # Conditional on the caller still holding it, still booked: a concurrent cancel frees it once.
+    released = Timetable.objects.filter(
+        pk=slot_id, client=patient, status=AppointmentStatus.BOOKED, start_time__gt=now
+    ).update(client=None, booked_at=None, conflict=False, status=None)
     if not released:
         raise NotYourAppointment()
     if slot.conflict:
@@ -447,7 +507,8 @@ def slot_cancel(*, slot_id: int, patient: User, actor: User | None = None, now: 
     slot.client = None
     slot.booked_at = None
     slot.conflict = False
-    _record(AppointmentAction.CANCELLED, slot, patient.pk, actor or patient, now)
+    slot.status = None
+    _record(AppointmentAction.CANCELLED, slot, patient.pk, actor or patient, now, cancelled_by=CancelledBy.PATIENT)
     return slot
 
 
@@ -468,7 +529,7 @@ def appointments_release_for_patient(*, patient: User, actor: User | None = None
     if not slots:
         return 0
     Timetable.objects.filter(pk__in=[slot.pk for slot in slots], client=patient).update(
-        client=None, booked_at=None, conflict=False
+        client=None, booked_at=None, conflict=False, status=None
     )
     _drop_freed_conflicts([slot.pk for slot in slots if slot.conflict])
     for slot in slots:

@@ -90,3 +90,34 @@ class UtilisationView(_StatisticsView):
     def get(self, request):
         rows = statistics.utilisation_per_day(**self.query(request))
         return Response(DayUtilisationSerializer(rows, many=True).data)
+
+
+class DayOutcomesSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    booked = serializers.IntegerField(help_text="appointments now `booked`")
+    arrived = serializers.IntegerField(help_text="appointments now `arrived`")
+    fulfilled = serializers.IntegerField(help_text="appointments now `fulfilled`")
+    noshow = serializers.IntegerField(help_text="appointments now `noshow`")
+    cancelled_by_patient = serializers.IntegerField(help_text="cancellations by the patient, from the history")
+    cancelled_by_clinic = serializers.IntegerField(help_text="cancellations by the clinic, from the history")
+    no_show_rate = serializers.FloatField(
+        allow_null=True,
+        min_value=0,
+        max_value=1,
+        help_text="noshow / (arrived + fulfilled + noshow), a fraction; null when that is 0",
+    )
+
+
+class OutcomesView(_StatisticsView):
+    @extend_schema(
+        parameters=FILTERS,
+        responses={200: DayOutcomesSerializer(many=True), **ERRORS.pick(400, 401, 403)},
+        summary="Appointment outcomes per day",
+        description="Per clinic-local day of the slots' start, ascending; days with nothing are omitted. Statuses "
+        "count appointments as they stand; cancellations come from the booking history (a blocked patient's "
+        "released appointments are neither). Administrators see every doctor, a doctor only their own.",
+        tags=["statistics"],
+    )
+    def get(self, request):
+        rows = statistics.outcomes_per_day(**self.query(request))
+        return Response(DayOutcomesSerializer(rows, many=True).data)

@@ -1,11 +1,11 @@
-"""Celery tasks of the slot generator: thin, idempotent, ids in, the generator does the work."""
+"""Celery tasks: the slot generator's and the no-show sweep. Thin and idempotent: a service does the work."""
 
 import logging
 
 from celery import shared_task
 from django.conf import settings
 
-from . import generation
+from . import generation, outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +51,15 @@ def generate_slots_for_doctors(doctor_ids: list[int]) -> dict:
     }
     logger.info("Slots generated: %s", summary)
     return summary
+
+
+@shared_task(
+    name="appointments.mark_no_shows",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=int(settings.NO_SHOW_SWEEP_INTERVAL * 0.8),
+    time_limit=int(settings.NO_SHOW_SWEEP_INTERVAL * 0.9),
+)
+def mark_no_shows() -> dict:
+    """Mark appointments still booked NO_SHOW_AFTER_MINUTES after their end as no-shows (off when unset)."""
+    return {"marked": outcomes.appointments_mark_no_shows()}

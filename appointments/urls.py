@@ -15,7 +15,9 @@ from .api import (
     SpecialtyListView,
     UndoView,
 )
-from .stats_api import AppointmentsPerDayView, UtilisationView
+from .outcomes_api import ArriveView, ClinicCancelView, FulfilView, NoShowView
+from .rules_api import ClinicRulesView, DoctorRulesView
+from .stats_api import AppointmentsPerDayView, OutcomesView, UtilisationView
 
 urlpatterns = [
     *both_slashes("doctor/slots/get/<int:doctor_pk>", DoctorFreeSlotsView.as_view, "doctor-free-slots"),
@@ -36,4 +38,12 @@ urlpatterns = [
     *both_slashes("appointments/", lambda: AppointmentViewSet.as_view({"get": "list"}), "appointment-list"),
     *both_slashes("doctor/entries/all", AppointmentsPerDayView.as_view, "statistics-entries"),
     *both_slashes("stats/utilisation", UtilisationView.as_view, "statistics-utilisation"),
+    # The clinic's rules: outcomes, booking rules.
+    *both_slashes("appointments/<int:slot_pk>/arrive", ArriveView.as_view, "appointment-arrive"),
+    *both_slashes("appointments/<int:slot_pk>/fulfil", FulfilView.as_view, "appointment-fulfil"),
+    *both_slashes("appointments/<int:slot_pk>/no-show", NoShowView.as_view, "appointment-no-show"),
+    *both_slashes("appointments/<int:slot_pk>/cancel", ClinicCancelView.as_view, "appointment-cancel"),
+    *both_slashes("stats/outcomes", OutcomesView.as_view, "statistics-outcomes"),
+    *both_slashes("booking-rules", ClinicRulesView.as_view, "booking-rules"),
+    *both_slashes("doctors/<int:doctor_pk>/booking-rules", DoctorRulesView.as_view, "doctor-booking-rules"),
 ]

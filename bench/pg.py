@@ -202,9 +202,9 @@ def booked_year_sql(
     """
     first_patient, patient_count = patients
     return f"""
-INSERT INTO appointments_timetable (doctor_id, client_id, start_time, stop_time, booked_at, conflict)
+INSERT INTO appointments_timetable (doctor_id, client_id, start_time, stop_time, booked_at, conflict, status)
 SELECT d.id, {first_patient} + (d.id * 7 + i) % {patient_count}, slot.start_time,
-       slot.start_time + interval '20 minutes', slot.start_time - interval '3 days', false
+       slot.start_time + interval '20 minutes', slot.start_time - interval '3 days', false, 'booked'
 FROM (SELECT id FROM staff_user WHERE username LIKE '{doctors_prefix}%' ORDER BY id LIMIT {doctors}) AS d
 CROSS JOIN generate_series(0, {per_doctor - 1}) AS i
 CROSS JOIN LATERAL (

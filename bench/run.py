@@ -469,7 +469,8 @@ class Bench:
             "\\set n :n + 1\n"
             "\\set slot :base + :client_id * :per + :n - 1\n"
             "\\set patient :patients + :client_id\n"
-            "UPDATE appointments_timetable SET client_id = :patient, booked_at = now(), conflict = false "
+            "UPDATE appointments_timetable "
+            "SET client_id = :patient, booked_at = now(), conflict = false, status = 'booked' "
             "WHERE id = :slot AND client_id IS NULL AND start_time > now();\n"
         )
         result = self.server.pgbench(

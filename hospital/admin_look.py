@@ -25,6 +25,7 @@ JAZZMIN_SETTINGS = {
         "appointments.Timetable",
         "appointments.Absence",
         "appointments.AppointmentEvent",
+        "appointments.ClinicBookingRules",
         "auth",
         "knox",
         "axes",
@@ -58,6 +59,7 @@ JAZZMIN_SETTINGS = {
         "appointments.Timetable": "fas fa-calendar-alt",
         "appointments.Absence": "fas fa-umbrella-beach",
         "appointments.AppointmentEvent": "fas fa-history",
+        "appointments.ClinicBookingRules": "fas fa-sliders-h",
         "auth": "fas fa-shield-alt",
         "auth.Group": "fas fa-users",
         "knox": "fas fa-key",
@@ -83,6 +85,7 @@ JAZZMIN_SETTINGS = {
         "appointments.absence": "single",
         "appointments.specialty": "single",
         "appointments.appointmentevent": "single",
+        "appointments.clinicbookingrules": "single",
     },
     "language_chooser": False,
     # The admin works offline: no font from fonts.googleapis.com (the system sans-serif is used).

@@ -16,6 +16,26 @@ class IsoDateField(serializers.DateField):
         return super().to_internal_value(value)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: DRF's IntegerField also takes "5" and "5.0" (strings), which the schema does not allow."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        if isinstance(data, float) and not data.is_integer():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string: DRF's CharField also takes numbers (5 becomes "5"), which the schema does not allow."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class DigitsIntegerField(serializers.IntegerField):
     """A whole number in a query string, digits only (DRF's IntegerField also takes "1.0", " 1", "١")."""
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from django.utils.translation import gettext_lazy as _
 
@@ -313,6 +314,13 @@ CELERY_TASK_SEND_SENT_EVENT = True
 
 SLOT_GENERATION_INTERVAL = env_int("SLOT_GENERATION_INTERVAL", 60)
 SLOT_GENERATION_BATCH_SIZE = env_int("SLOT_GENERATION_BATCH_SIZE", 100)
+# Minutes after an appointment's end at which one still `booked` becomes a no-show; empty = never.
+_no_show_after = env_str("NO_SHOW_AFTER_MINUTES")
+NO_SHOW_AFTER_MINUTES = int(_no_show_after) if _no_show_after else None
+if NO_SHOW_AFTER_MINUTES is not None and NO_SHOW_AFTER_MINUTES < 0:
+    raise ImproperlyConfigured("NO_SHOW_AFTER_MINUTES must be 0 or more minutes, or empty (off).")
+# Seconds between runs of the no-show task (it does nothing while NO_SHOW_AFTER_MINUTES is empty).
+NO_SHOW_SWEEP_INTERVAL = 60
 # Beat copies this entry into django-celery-beat's table at start, where admins can see it.
 CELERY_BEAT_SCHEDULE = {
     "generate-slots-sweep": {
@@ -320,6 +328,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(SLOT_GENERATION_INTERVAL),
         # A sweep not started within one interval is stale: the next one does the same work.
         "options": {"expires": float(SLOT_GENERATION_INTERVAL)},
+    },
+    # Always scheduled, so that setting NO_SHOW_AFTER_MINUTES takes effect without touching beat's
+    # table; while it is empty the task returns at once.
+    "mark-no-shows": {
+        "task": "appointments.mark_no_shows",
+        "schedule": float(NO_SHOW_SWEEP_INTERVAL),
+        "options": {"expires": float(NO_SHOW_SWEEP_INTERVAL)},
     },
     "purge-expired-tokens": {
         "task": "staff.purge_expired_tokens",

@@ -19,14 +19,17 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from import_export.admin import ImportExportMixin
 
-from appointments import generation, planner, services, statistics
+from appointments import generation, planner, rules, services, statistics
 from appointments.models import (
     HORIZON_DAYS_MAX,
     HORIZON_DAYS_MIN,
+    RULE_FIELDS,
+    RULE_VALUE_MAX,
     SLOT_MINUTES_MAX,
     SLOT_MINUTES_MIN,
     Absence,
     Doctor,
+    DoctorBookingRules,
     DoctorSchedule,
     Specialty,
     Timetable,
@@ -46,6 +49,19 @@ WEEKDAY_CELLS = _(
     "mon ... sun hold the day's working intervals such as 09:00-13:00;14:00-18:00 (empty: a day off). "
     "Rows are matched on username: importing a file again updates it. A file with any bad row imports nothing."
 )
+FOLLOWS_CLINIC = _("Empty: the clinic's (now %(value)s).")
+NO_CAP = _("no cap")
+
+
+def _rule_field(name: str) -> forms.IntegerField:
+    field = DoctorBookingRules._meta.get_field(name)
+    return forms.IntegerField(
+        label=capfirst(field.verbose_name),
+        required=False,
+        min_value=0,
+        max_value=RULE_VALUE_MAX,
+        help_text=field.help_text,
+    )
 
 
 class DoctorForm(forms.ModelForm):
@@ -72,6 +88,11 @@ class DoctorForm(forms.ModelForm):
         help_text=DoctorSchedule._meta.get_field("horizon_days").help_text,
     )
 
+    min_notice_minutes = _rule_field("min_notice_minutes")
+    cancel_cutoff_minutes = _rule_field("cancel_cutoff_minutes")
+    max_active_per_patient = _rule_field("max_active_per_patient")
+    max_per_patient_per_day = _rule_field("max_per_patient_per_day")
+
     class Meta:
         model = Doctor
         fields = ()
@@ -84,6 +105,14 @@ class DoctorForm(forms.ModelForm):
         for name in ("slot_minutes", "horizon_days"):
             default = DoctorSchedule._meta.get_field(name).default
             self.fields[name].initial = getattr(schedule, name) if schedule else default
+        # The doctor's booking rules: their own value, or empty to follow the clinic's (said with its value).
+        overrides = rules.doctor_overrides(doctor_id=self.instance.pk) if self.instance.pk else {}
+        clinic = rules.clinic_rules()
+        for name in RULE_FIELDS:
+            clinic_value = getattr(clinic, name)
+            follows = FOLLOWS_CLINIC % {"value": NO_CAP if clinic_value is None else clinic_value}
+            self.fields[name].initial = overrides.get(name)
+            self.fields[name].help_text = format_html("{} {}", self.fields[name].help_text, follows)
 
 
 class WorkingHoursForm(forms.ModelForm):
@@ -194,6 +223,7 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
             _("Schedule"),
             {"fields": ("person", "is_active", "specialties", "slot_minutes", "horizon_days", "generated_at")},
         ),
+        (_("Booking rules"), {"fields": RULE_FIELDS}),
         (_("Coming week"), {"fields": ("week_preview",)}),
         (_("Load"), {"fields": ("load_chart",)}),
     )
@@ -237,6 +267,7 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
             working_hours=hours.hours(),
             actor=request.user,
         )
+        rules.doctor_rules_update(doctor=doctor, **{name: form.cleaned_data.get(name) for name in RULE_FIELDS})
         for absence in absences.deleted_objects:
             services.absence_delete(absence=absence, actor=request.user)
         for absence, _changed in absences.changed_objects:

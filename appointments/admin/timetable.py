@@ -12,8 +12,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 
-from appointments import services
-from appointments.models import Absence, AppointmentEvent, Timetable
+from appointments import outcomes, services
+from appointments.models import Absence, AppointmentEvent, AppointmentStatus, Timetable
 from appointments.resources import AbsenceResource, AppointmentEventResource, TimetableResource
 from hospital.admin_base import ReadOnlyAdmin
 from hospital.errors import ServiceError
@@ -28,6 +28,10 @@ FREE_NOT_CANCELLED = _("%(count)d selected slot(s) were free: nothing to cancel.
 SLOTS_REFUSED = _("%(reason)s %(slots)s")
 SLOTS_BOOKED = _("%(count)d slot(s) booked for %(patient)s.")
 APPOINTMENTS_CANCELLED = _("%(count)d appointment(s) cancelled.")
+REASON_PLACEHOLDER = _("reason to cancel")
+GIVE_A_REASON = _("Give the reason for cancelling in the field next to the action.")
+APPOINTMENTS_MARKED = _("%(count)d appointment(s) marked %(status)s.")
+FREE_SKIPPED = _("%(count)d selected slot(s) were free: skipped.")
 
 
 class BookedFilter(admin.SimpleListFilter):
@@ -62,6 +66,13 @@ class SlotActionForm(helpers.ActionForm):
         label=_("patient"),
         widget=PatientPicker(Timetable._meta.get_field("client"), admin.site, attrs={"style": "min-width: 18em"}),
     )
+    # The clinic's cancel needs a reason, kept in the booking history.
+    reason = forms.CharField(
+        required=False,
+        max_length=outcomes.REASON_MAX_LENGTH,
+        label=_("reason"),
+        widget=forms.TextInput(attrs={"placeholder": REASON_PLACEHOLDER, "style": "min-width: 18em"}),
+    )
 
 
 def _refusals_message(refusals: dict) -> list[str]:
@@ -78,14 +89,14 @@ class TimetableAdmin(ExportMixin, admin.ModelAdmin):
     formats = FILE_FORMATS
     resource_classes = [TimetableResource]
     action_form = SlotActionForm
-    actions = ("book_for_patient", "cancel_appointments")
-    list_display = ("start", "stop", "doctor", "client", "status", "conflict", "booked_at")
-    list_filter = (DoctorListFilter, BookedFilter, "conflict")
+    actions = ("book_for_patient", "cancel_appointments", "mark_arrived", "mark_fulfilled", "mark_no_show")
+    list_display = ("start", "stop", "doctor", "client", "state", "conflict", "booked_at")
+    list_filter = (DoctorListFilter, BookedFilter, "status", "conflict")
     date_hierarchy = "start_time"
     search_fields = ("client__username", "client__last_name", "client__first_name", "client__middle_name")
     search_help_text = _("Search by the patient's name or username.")
     list_select_related = ("doctor", "client")
-    fields = ("doctor", "start_time", "stop_time", "client", "booked_at", "conflict")
+    fields = ("doctor", "start_time", "stop_time", "client", "status", "booked_at", "conflict")
     readonly_fields = fields
     list_per_page = 50
     # The Timetable grows by every doctor's every slot: skip the unfiltered COUNT(*) on each page.
@@ -109,11 +120,11 @@ class TimetableAdmin(ExportMixin, admin.ModelAdmin):
     def stop(self, slot):
         return f"{timezone.localtime(slot.stop_time):%H:%M}"
 
-    @admin.display(description=_("status"))
-    def status(self, slot):
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, slot):
         if slot.is_free:
             return format_html('<span class="badge text-bg-success">{}</span>', _("free"))
-        return format_html('<span class="badge text-bg-secondary">{}</span>', _("booked"))
+        return format_html('<span class="badge text-bg-secondary">{}</span>', slot.get_status_display())
 
     @admin.action(description=_("Book the selected slots for the chosen patient"), permissions=["change"])
     def book_for_patient(self, request, queryset):
@@ -137,25 +148,70 @@ class TimetableAdmin(ExportMixin, admin.ModelAdmin):
         if booked:
             self.message_user(request, SLOTS_BOOKED % {"count": booked, "patient": patient}, messages.SUCCESS)
 
-    @admin.action(description=_("Cancel the selected appointments"), permissions=["change"])
+    @admin.action(description=_("Cancel the selected appointments (the clinic cancels)"), permissions=["change"])
     def cancel_appointments(self, request, queryset):
-        cancelled, free, refusals = 0, 0, defaultdict(list)
+        reason = request.POST.get("reason", "").strip()[: outcomes.REASON_MAX_LENGTH]
+        if not reason:
+            self.message_user(request, GIVE_A_REASON, messages.ERROR)
+            return
+        self._each_appointment(
+            request,
+            queryset,
+            lambda slot: outcomes.appointment_cancel(slot_id=slot.pk, actor=request.user, reason=reason),
+            APPOINTMENTS_CANCELLED,
+            free_message=FREE_NOT_CANCELLED,
+        )
+
+    @admin.action(description=_("Mark the selected appointments arrived"), permissions=["change"])
+    def mark_arrived(self, request, queryset):
+        self._each_appointment(
+            request,
+            queryset,
+            lambda slot: outcomes.appointment_arrive(slot_id=slot.pk, actor=request.user),
+            APPOINTMENTS_MARKED,
+            AppointmentStatus.ARRIVED,
+        )
+
+    @admin.action(description=_("Mark the selected appointments fulfilled"), permissions=["change"])
+    def mark_fulfilled(self, request, queryset):
+        self._each_appointment(
+            request,
+            queryset,
+            lambda slot: outcomes.appointment_fulfil(slot_id=slot.pk, actor=request.user),
+            APPOINTMENTS_MARKED,
+            AppointmentStatus.FULFILLED,
+        )
+
+    @admin.action(description=_("Mark the selected appointments no-show"), permissions=["change"])
+    def mark_no_show(self, request, queryset):
+        self._each_appointment(
+            request,
+            queryset,
+            lambda slot: outcomes.appointment_no_show(slot_id=slot.pk, actor=request.user),
+            APPOINTMENTS_MARKED,
+            AppointmentStatus.NOSHOW,
+        )
+
+    def _each_appointment(self, request, queryset, service, done_message, status=None, free_message=FREE_SKIPPED):
+        """One service call per selected appointment; free slots are skipped, refusals reported."""
+        done, free, refusals = 0, 0, defaultdict(list)
         for slot in queryset.select_related("doctor", "client").order_by("start_time"):
             if slot.client is None:
                 free += 1
                 continue
             try:
-                services.slot_cancel(slot_id=slot.pk, patient=slot.client, actor=request.user)
+                service(slot)
             except ServiceError as error:
                 refusals[str(error.message)].append(slot)
             else:
-                cancelled += 1
+                done += 1
         for line in _refusals_message(refusals):
             self.message_user(request, line, messages.ERROR)
         if free:
-            self.message_user(request, FREE_NOT_CANCELLED % {"count": free}, messages.WARNING)
-        if cancelled:
-            self.message_user(request, APPOINTMENTS_CANCELLED % {"count": cancelled}, messages.SUCCESS)
+            self.message_user(request, free_message % {"count": free}, messages.WARNING)
+        if done:
+            params = {"count": done} if status is None else {"count": done, "status": AppointmentStatus(status).label}
+            self.message_user(request, done_message % params, messages.SUCCESS)
 
 
 # --- absences and booking history: lists and exports ---------------------------------------------
@@ -187,8 +243,8 @@ class AppointmentEventAdmin(ExportMixin, ReadOnlyAdmin):
     formats = FILE_FORMATS
 
     resource_classes = [AppointmentEventResource]
-    list_display = ("at", "action", "slot_start", "doctor", "patient", "actor", "slot_id")
-    list_filter = ("action", DoctorListFilter)
+    list_display = ("at", "action", "cancelled_by", "slot_start", "doctor", "patient", "actor", "reason", "slot_id")
+    list_filter = ("action", "cancelled_by", DoctorListFilter)
     date_hierarchy = "at"
     search_fields = ("patient__username", "patient__last_name", "patient__first_name")
     list_select_related = ("doctor", "patient", "actor")

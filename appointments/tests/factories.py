@@ -5,7 +5,7 @@ import datetime
 import factory
 from django.utils import timezone
 
-from appointments.models import Absence, AbsenceKind, DoctorSchedule, Timetable, WorkingHours
+from appointments.models import Absence, AbsenceKind, AppointmentStatus, DoctorSchedule, Timetable, WorkingHours
 from appointments.zone import clinic_zone
 from staff.roles import Role
 from staff.tests.factories import UserFactory, assign_roles
@@ -54,10 +54,13 @@ class SlotFactory(factory.django.DjangoModelFactory):
         model = Timetable
 
     doctor = factory.SubFactory(DoctorFactory)
+    client = None
     start_time = factory.Sequence(
         lambda n: timezone.now().replace(microsecond=0, second=0) + datetime.timedelta(days=1, minutes=20 * n)
     )
     stop_time = factory.LazyAttribute(lambda slot: slot.start_time + datetime.timedelta(minutes=20))
+    # A booked slot has a status, a free one none (a CHECK constraint).
+    status = factory.LazyAttribute(lambda slot: AppointmentStatus.BOOKED if slot.client else None)
 
 
 def local(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:

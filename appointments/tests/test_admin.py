@@ -365,12 +365,13 @@ def test_an_administrator_cancels_an_appointment(staff_client, admin_user, dr_ca
     slot = SlotFactory(doctor=dr_carol, client=alice, booked_at=timezone.now())
     free = SlotFactory(doctor=dr_carol)
 
-    response = run_action(staff_client, "cancel_appointments", [slot, free])
+    response = run_action(staff_client, "cancel_appointments", [slot, free], reason="The doctor is ill")
 
     slot.refresh_from_db()
-    assert slot.client is None
+    assert (slot.client, slot.status) == (None, None)
     event = AppointmentEvent.objects.get(slot_id=slot.pk)
     assert (event.action, event.patient, event.actor) == (AppointmentAction.CANCELLED, alice, admin_user)
+    assert (event.cancelled_by, event.reason) == ("clinic", "The doctor is ill")
     assert "1 appointment(s) cancelled." in page_messages(response)
     assert str(FREE_NOT_CANCELLED % {"count": 1}) in page_messages(response)
     assert not AppointmentEvent.objects.filter(slot_id=free.pk).exists()
@@ -380,7 +381,7 @@ def test_cancelling_a_started_appointment_shows_the_service_error(staff_client, 
     start = timezone.now() - timedelta(minutes=5)
     slot = SlotFactory(doctor=dr_carol, client=alice, start_time=start, stop_time=start + timedelta(minutes=20))
 
-    response = run_action(staff_client, "cancel_appointments", [slot])
+    response = run_action(staff_client, "cancel_appointments", [slot], reason="The doctor is ill")
 
     slot.refresh_from_db()
     assert slot.client == alice

@@ -34,9 +34,11 @@ def test_it_books_a_free_slot_for_the_caller(login, alice, slot):
         "client": alice.pk,
         "start_time": timezone.localtime(slot.start_time).isoformat(),
         "stop_time": timezone.localtime(slot.stop_time).isoformat(),
+        "status": "booked",
     }
     slot.refresh_from_db()
     assert slot.client == alice
+    assert slot.status == "booked"
     assert slot.booked_at is not None
 
 
@@ -169,7 +171,17 @@ def test_appointments_are_scoped_to_the_caller(login, alice, bob, dr_carol, dr_d
     assert ids(admin_user, doctor=dr_dave.pk) == [bobs.pk]
     assert ids(admin_user, patient=alice.pk) == [mine.pk]
     row = login(alice).get("/api/appointments/").json()["results"][0]
-    assert set(row) == {"id", "doctor", "doctor_name", "client", "client_name", "start_time", "stop_time", "conflict"}
+    assert set(row) == {
+        "id",
+        "doctor",
+        "doctor_name",
+        "client",
+        "client_name",
+        "start_time",
+        "stop_time",
+        "conflict",
+        "status",
+    }
 
 
 def test_a_doctor_who_is_also_a_patient_sees_both(login, dr_carol, dr_dave):

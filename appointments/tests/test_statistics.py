@@ -21,7 +21,11 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def slot(doctor, local_start, zone=MOSCOW, client=None, minutes=20):
     start = local_start.replace(tzinfo=zone)
     return Timetable.objects.create(
-        doctor=doctor, client=client, start_time=start, stop_time=start + datetime.timedelta(minutes=minutes)
+        doctor=doctor,
+        client=client,
+        start_time=start,
+        stop_time=start + datetime.timedelta(minutes=minutes),
+        status="booked" if client else None,
     )
 
 

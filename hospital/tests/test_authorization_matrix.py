@@ -11,7 +11,14 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from appointments.models import Absence, AppointmentEvent, DoctorSchedule, Timetable
+from appointments.models import (
+    Absence,
+    AppointmentEvent,
+    ClinicBookingRules,
+    DoctorBookingRules,
+    DoctorSchedule,
+    Timetable,
+)
 from staff.models import User
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +65,17 @@ MATRIX = {
     ("appointment-list", "get"): ANY_AUTHENTICATED,
     ("statistics-entries", "get"): only({"patient": 403, "other_patient": 403}, 200),
     ("statistics-utilisation", "get"): only({"patient": 403, "other_patient": 403}, 200),
+    ("statistics-outcomes", "get"): only({"patient": 403, "other_patient": 403}, 200),
+    # Outcomes: administrators on any appointment, the slot's doctor on theirs; another doctor gets
+    # 404 (not theirs), patients 403 (role).
+    ("appointment-arrive", "post"): only({"doctor": 200, "administrator": 200, "other_doctor": 404}, 403),
+    ("appointment-fulfil", "post"): only({"doctor": 200, "administrator": 200, "other_doctor": 404}, 403),
+    ("appointment-no-show", "post"): only({"doctor": 200, "administrator": 200, "other_doctor": 404}, 403),
+    ("appointment-cancel", "post"): only({"doctor": 200, "administrator": 200, "other_doctor": 404}, 403),
+    ("booking-rules", "get"): ANY_AUTHENTICATED,
+    ("booking-rules", "put"): ADMINISTRATOR_ONLY,
+    ("doctor-booking-rules", "get"): ANY_AUTHENTICATED,
+    ("doctor-booking-rules", "put"): ADMINISTRATOR_ONLY,
     # Public documentation (an invalid token is still refused).
     ("schema", "get"): {**dict.fromkeys(CALLERS, 200), "blocked": 401},
     ("swagger-ui", "get"): {**dict.fromkeys(CALLERS, 200), "blocked": 401},
@@ -101,7 +119,27 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
     free = Timetable.objects.create(doctor=dr_carol, start_time=start, stop_time=start + datetime.timedelta(minutes=20))
     later = start + datetime.timedelta(hours=2)
     alices = Timetable.objects.create(
-        doctor=dr_carol, client=alice, start_time=later, stop_time=later + datetime.timedelta(minutes=20)
+        doctor=dr_carol,
+        client=alice,
+        start_time=later,
+        stop_time=later + datetime.timedelta(minutes=20),
+        status="booked",
+    )
+    # Alice's appointments in each state an outcome step starts from.
+    arrived = Timetable.objects.create(
+        doctor=dr_carol,
+        client=alice,
+        start_time=later + datetime.timedelta(hours=1),
+        stop_time=later + datetime.timedelta(hours=1, minutes=20),
+        status="arrived",
+    )
+    earlier = timezone.now().replace(microsecond=0) - datetime.timedelta(hours=3)
+    missed = Timetable.objects.create(
+        doctor=dr_carol,
+        client=alice,
+        start_time=earlier,
+        stop_time=earlier + datetime.timedelta(minutes=20),
+        status="booked",
     )
     absence = Absence.objects.create(
         doctor=dr_carol, start=start + datetime.timedelta(days=3), end=start + datetime.timedelta(days=4)
@@ -114,7 +152,16 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
         "administrator": admin_user,
         "blocked": blocked_user,
     }
-    return {"users": users, "schedule": schedule, "free": free, "alices": alices, "absence": absence, "target": bob}
+    return {
+        "users": users,
+        "schedule": schedule,
+        "free": free,
+        "alices": alices,
+        "arrived": arrived,
+        "missed": missed,
+        "absence": absence,
+        "target": bob,
+    }
 
 
 def _request(world, name, method):
@@ -159,6 +206,33 @@ def _request(world, name, method):
         "appointment-list": ("/api/appointments/", None),
         "statistics-entries": ("/api/doctor/entries/all", None),
         "statistics-utilisation": ("/api/stats/utilisation", None),
+        "statistics-outcomes": ("/api/stats/outcomes", None),
+        "appointment-arrive": (f"/api/appointments/{world['alices'].pk}/arrive", None),
+        "appointment-fulfil": (f"/api/appointments/{world['arrived'].pk}/fulfil", None),
+        "appointment-no-show": (f"/api/appointments/{world['missed'].pk}/no-show", None),
+        "appointment-cancel": (f"/api/appointments/{world['alices'].pk}/cancel", {"reason": "The doctor is ill"}),
+        "booking-rules": (
+            "/api/booking-rules",
+            {
+                "min_notice_minutes": 60,
+                "cancel_cutoff_minutes": 120,
+                "max_active_per_patient": 3,
+                "max_per_patient_per_day": 1,
+            }
+            if method == "put"
+            else None,
+        ),
+        "doctor-booking-rules": (
+            f"/api/doctors/{carol.pk}/booking-rules",
+            {
+                "min_notice_minutes": 30,
+                "cancel_cutoff_minutes": None,
+                "max_active_per_patient": None,
+                "max_per_patient_per_day": 2,
+            }
+            if method == "put"
+            else None,
+        ),
         "schema": ("/api/schema/", None),
         "swagger-ui": ("/api/docs/", None),
     }
@@ -180,6 +254,8 @@ def _snapshot(world):
         list(Timetable.objects.order_by("pk").values()),
         list(Absence.objects.order_by("pk").values()),
         list(DoctorSchedule.objects.order_by("pk").values()),
+        list(ClinicBookingRules.objects.values()),
+        list(DoctorBookingRules.objects.values()),
         AppointmentEvent.objects.count(),
     )
 

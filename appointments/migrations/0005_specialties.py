@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appointments', '0003_doctor'),
+        ('appointments', '0004_clinic_rules'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
