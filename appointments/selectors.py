@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import DateTimeField, F, Model, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -94,17 +94,6 @@ def appointments_visible_to(user: User) -> QuerySet[Timetable]:
     return booked.filter(scope)
 
 
-def doctors_bookable_after(doctors: QuerySet[User], *, now: datetime) -> QuerySet[User]:
-    """The doctors, each with `bookable_after`: a patient booking at `now` may take their slots that start later.
-
-    MINIMUM NOTICE PLUGS IN HERE. Today it is `now` for every doctor (a slot that has started cannot
-    be booked). Once the clinic's booking rules land (`min_notice_minutes`: a clinic default and a
-    per-doctor override) it becomes `now + coalesce(doctor's, clinic's) minutes`, an SQL expression
-    of the same query: nothing else changes.
-    """
-    return doctors.annotate(bookable_after=Value(now, output_field=DateTimeField()))
-
-
 def next_free_slots(
     *,
     specialty_id: int | None = None,
@@ -115,7 +104,9 @@ def next_free_slots(
 ) -> list[dict[str, Any]]:
     """The earliest free slots a patient could book now across the matching active doctors, by start.
 
-    Both filters given: both apply. One query whatever the number of doctors (see _next_free_slots_sql).
+    Bookable now as booking decides it (appointments.rules): not started, and starting at or after
+    now + the doctor's minimum notice (their own, else the clinic's). Both filters given: both
+    apply. One query whatever the number of doctors.
     """
     doctors = User.objects.active_doctors()
     if specialty_id is not None:
@@ -123,12 +114,11 @@ def next_free_slots(
     if doctor_id is not None:
         doctors = doctors.filter(pk=doctor_id)
     now = now or timezone.now()
-    doctors = doctors_bookable_after(doctors, now=now)
     after = after or now
     if connection.vendor == "postgresql":
-        rows = _next_free_slots_sql(doctors, after=after, limit=limit)
+        rows = _next_free_slots_sql(doctors, now=now, after=after, limit=limit)
     else:
-        rows = _next_free_slots_orm(doctors, after=after, limit=limit)
+        rows = _next_free_slots_orm(doctors, now=now, after=after, limit=limit, doctor_id=doctor_id)
     return [
         {
             "id": slot_id,
@@ -143,23 +133,26 @@ def next_free_slots(
     ]
 
 
-def _next_free_slots_sql(doctors: QuerySet[User], *, after: datetime, limit: int) -> list[tuple]:
-    """PostgreSQL: for each matching doctor, their first `limit` free slots; of those, the first `limit`.
+def _next_free_slots_sql(doctors: QuerySet[User], *, now: datetime, after: datetime, limit: int) -> list[tuple]:
+    """PostgreSQL: for each matching doctor, their first `limit` bookable free slots; of those, the first `limit`.
 
-    A LATERAL join over the doctors, each side an index range scan of `timetable_free_by_doctor
-    (doctor_id, start_time) WHERE client_id IS NULL` that stops after `limit` rows: the work is
-    bounded by (matching doctors x limit) however the free slots are spread. Reading all free
-    slots in start order instead stops early only while the matching doctors have free slots soon:
-    when the asked-for specialty is booked out for days (the usual case for a call "a cardiologist,
-    as soon as possible"), that scan walks every other doctor's free slots first (175 ms at 1,000
-    doctors, against 3 ms here; docs/architecture.md).
+    A LATERAL join over the doctors (each with their minimum notice, resolved by the rules in the
+    same statement), each side a range scan of `timetable_free_by_doctor (doctor_id, start_time)
+    WHERE client_id IS NULL` that stops after `limit` rows: the work is bounded by (matching
+    doctors x limit), however the free slots are spread. Reading every free slot in start order
+    instead stops early only while the asked-for doctors have free slots soon: when a specialty is
+    booked out for days (the usual case of a call for "a cardiologist, as soon as possible") it
+    walks every other doctor's free slots first (docs/architecture.md, "Indexes").
     """
+    notice = rules.annotations("pk")[rules.ANNOTATION_PREFIX + "min_notice_minutes"]
     doctor_sql, doctor_params = (
         doctors.order_by()
-        .values("id", "last_name", "first_name", "middle_name", "bookable_after")
+        .annotate(min_notice_minutes=notice)
+        .values("id", "last_name", "first_name", "middle_name", "min_notice_minutes")
         .query.sql_with_params()
     )
     timetable = Timetable._meta.db_table
+    # As rules.booking_refusal: never a slot that has started, and none within the notice.
     sql = f"""
         SELECT slot.id, slot.start_time, slot.stop_time,
                doctor.id, doctor.last_name, doctor.first_name, doctor.middle_name
@@ -169,7 +162,8 @@ def _next_free_slots_sql(doctors: QuerySet[User], *, after: datetime, limit: int
             FROM {timetable} AS free
             WHERE free.doctor_id = doctor.id
               AND free.client_id IS NULL
-              AND free.start_time > doctor.bookable_after
+              AND free.start_time > %s
+              AND free.start_time >= %s + doctor.min_notice_minutes * interval '1 minute'
               AND free.start_time >= %s
             ORDER BY free.start_time
             LIMIT %s
@@ -178,17 +172,24 @@ def _next_free_slots_sql(doctors: QuerySet[User], *, after: datetime, limit: int
         LIMIT %s
     """  # noqa: S608 - the only text pasted in is the ORM's own SQL and a table name; values are parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*doctor_params, after, limit, limit])
+        cursor.execute(sql, [*doctor_params, now, now, after, limit, limit])
         return cursor.fetchall()
 
 
-def _next_free_slots_orm(doctors: QuerySet[User], *, after: datetime, limit: int) -> list[tuple]:
-    """Other databases (SQLite in development and tests): the same rows through the ORM, without LATERAL."""
-    bookable_after = Subquery(doctors.filter(pk=OuterRef("doctor_id")).values("bookable_after")[:1])
+def _next_free_slots_orm(
+    doctors: QuerySet[User], *, now: datetime, after: datetime, limit: int, doctor_id: int | None
+) -> list[tuple]:
+    """Other databases (SQLite in development and tests): the same rows through the ORM, without LATERAL.
+
+    The rules' own portable form of the notice (a condition per group of doctors sharing one).
+    """
     slots = (
-        Timetable.objects.annotate(bookable_after=bookable_after)
-        # NULL for a doctor who does not match: the comparison excludes their slots.
-        .filter(client__isnull=True, start_time__gt=F("bookable_after"), start_time__gte=after)
+        Timetable.objects.filter(
+            rules.bookable_q(now=now, doctor_id=doctor_id),
+            client__isnull=True,
+            doctor__in=doctors.values("pk"),
+            start_time__gte=after,
+        )
         .order_by("start_time", "doctor_id")
         .values_list(
             "id",

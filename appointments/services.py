@@ -294,7 +294,7 @@ def specialty_name_clean(name: str, *, specialty: Specialty | None = None) -> st
     if len(name) > SPECIALTY_NAME_MAX_LENGTH:
         raise InvalidSpecialtyName(SPECIALTY_NAME_TOO_LONG % {"max": SPECIALTY_NAME_MAX_LENGTH}, code="max_length")
     try:
-        Specialty._meta.get_field("name").run_validators(name)  # type: ignore[union-attr]
+        Specialty._meta.get_field("name").run_validators(name)
     except ValidationError as error:
         raise InvalidSpecialtyName(error.messages[0])
     same = selectors.specialties_by_name().get(name.casefold())

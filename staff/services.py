@@ -135,7 +135,7 @@ def audit_record(*, actor: User | None, action: str, target: Model, changes: dic
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
-        target_type=target._meta.concrete_model._meta.model_name or "",
+        target_type=(target._meta.concrete_model or type(target))._meta.model_name or "",
         target_id=target.pk,
         target_repr=str(target)[:300],
         changes=changes or {},

@@ -68,10 +68,10 @@ class DoctorForm(forms.ModelForm):
     """The specialties and schedule settings of the doctor's page; personal data are edited on the user's page."""
 
     specialties = forms.ModelMultipleChoiceField(
-        label=capfirst(Specialty._meta.verbose_name_plural),
+        label=_("Specialties"),
         queryset=Specialty.objects.order_by("name"),
         required=False,
-        widget=FilteredSelectMultiple(Specialty._meta.verbose_name_plural, is_stacked=False),
+        widget=FilteredSelectMultiple(_("specialties"), is_stacked=False),
         help_text=_("The specialties are added and renamed on the Specialties page."),
     )
 
