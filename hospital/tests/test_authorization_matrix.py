@@ -17,8 +17,11 @@ from appointments.models import (
     ClinicBookingRules,
     DoctorBookingRules,
     DoctorSchedule,
+    DoctorSpecialty,
+    Specialty,
     Timetable,
 )
+from appointments.services import doctor_specialties_set, specialty_create
 from staff.models import User
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +65,8 @@ MATRIX = {
     ("doctor-absences", "post"): only({"administrator": 201}, 403),
     ("doctor-absence-detail", "delete"): only({"administrator": 204}, 403),
     ("slot-list", "get"): ANY_AUTHENTICATED,
+    ("slot-next", "get"): ANY_AUTHENTICATED,
+    ("specialty-list", "get"): ANY_AUTHENTICATED,
     ("appointment-list", "get"): ANY_AUTHENTICATED,
     ("statistics-entries", "get"): only({"patient": 403, "other_patient": 403}, 200),
     ("statistics-utilisation", "get"): only({"patient": 403, "other_patient": 403}, 200),
@@ -144,6 +149,8 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
     absence = Absence.objects.create(
         doctor=dr_carol, start=start + datetime.timedelta(days=3), end=start + datetime.timedelta(days=4)
     )
+    specialty = specialty_create(name="Cardiologist")
+    doctor_specialties_set(doctor=dr_carol, specialties=[specialty])
     users = {
         "patient": alice,
         "other_patient": bob,
@@ -160,6 +167,7 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
         "arrived": arrived,
         "missed": missed,
         "absence": absence,
+        "specialty": specialty,
         "target": bob,
     }
 
@@ -203,6 +211,8 @@ def _request(world, name, method):
         ),
         "doctor-absence-detail": (f"/api/doctors/{carol.pk}/absences/{world['absence'].pk}", None),
         "slot-list": ("/api/slots/", None),
+        "slot-next": (f"/api/slots/next?doctor={carol.pk}&specialty={world['specialty'].pk}", None),
+        "specialty-list": ("/api/specialties/", None),
         "appointment-list": ("/api/appointments/", None),
         "statistics-entries": ("/api/doctor/entries/all", None),
         "statistics-utilisation": ("/api/stats/utilisation", None),
@@ -254,6 +264,8 @@ def _snapshot(world):
         list(Timetable.objects.order_by("pk").values()),
         list(Absence.objects.order_by("pk").values()),
         list(DoctorSchedule.objects.order_by("pk").values()),
+        list(Specialty.objects.order_by("pk").values()),
+        list(DoctorSpecialty.objects.order_by("pk").values()),
         list(ClinicBookingRules.objects.values()),
         list(DoctorBookingRules.objects.values()),
         AppointmentEvent.objects.count(),
