@@ -400,3 +400,9 @@ def test_next_reads_the_slots_in_one_query_however_many_doctors(alices, cardiolo
     assert len(listed) == 50
     assert len(many) == len(few)
     assert len([sql for sql in many if "appointments_timetable" in sql]) == 1
+
+
+def test_the_refusal_speaks_russian_to_a_russian_caller(alices):
+    response = alices.get(NEXT, HTTP_ACCEPT_LANGUAGE="ru")
+
+    assert response.json()["detail"] == "Укажите специальность или врача (или и то, и другое)."
