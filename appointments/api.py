@@ -270,9 +270,6 @@ class SpecialtyListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-_NEXT_SLOT_TIME = NextSlotSerializer().fields["start_time"]
-
-
 class NextFreeSlotsView(APIView):
     """The earliest free slots of a specialty or a doctor (`/api/slots/next`)."""
 
@@ -302,10 +299,7 @@ class NextFreeSlotsView(APIView):
             after=data.get("after"),
             limit=data["limit"],
         )
-        render = _NEXT_SLOT_TIME.to_representation
-        for slot in slots:
-            slot["start_time"], slot["stop_time"] = render(slot["start_time"]), render(slot["stop_time"])
-        return Response(slots)
+        return Response(NextSlotSerializer(slots, many=True).data)
 
 
 @extend_schema_view(

@@ -69,6 +69,9 @@ BUSINESS_RULE_CODES = frozenset(
         "invalid_credentials",
         "slot_in_past",
         "appointment_started",
+        # /api/slots/next needs `specialty` or `doctor`: "at least one of two query parameters"
+        # is not something OpenAPI can state.
+        "specialty_or_doctor_required",
     }
 )
 BUSINESS_RULE_MESSAGES = frozenset(
