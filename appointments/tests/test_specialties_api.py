@@ -379,7 +379,7 @@ def test_next_needs_authentication(api, dr_carol):
 
 
 def test_next_reads_the_slots_in_one_query_however_many_doctors(alices, cardiology):
-    def add_doctors(count: int) -> None:
+    def add_doctors(count):
         for _ in range(count):
             doctor = DoctorFactory()
             services.doctor_specialties_set(doctor=doctor, specialties=[cardiology])
