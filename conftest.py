@@ -48,6 +48,16 @@ def _fast_hashing_and_clean_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in Russian leaves its thread in Russian (LocaleMiddleware activates, never resets):
+    the next test would read Russian messages. Each test ends in the default language."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _in_memory_broker(monkeypatch):
     """Tasks enqueued by tests go to Celery's in-memory transport: nothing leaves the process."""
     from hospital.celery import app
