@@ -291,6 +291,7 @@ class TimetableResource(resources.ModelResource):
             "end",
             "booked_at",
             "conflict",
+            "status",
         )
         export_order = fields
         name = _("Timetable")
@@ -326,7 +327,20 @@ class AppointmentEventResource(resources.ModelResource):
 
     class Meta:
         model = AppointmentEvent
-        fields = ("id", "at", "action", "slot_id", "doctor", "patient_username", "patient", "actor", "start", "end")
+        fields = (
+            "id",
+            "at",
+            "action",
+            "cancelled_by",
+            "reason",
+            "slot_id",
+            "doctor",
+            "patient_username",
+            "patient",
+            "actor",
+            "start",
+            "end",
+        )
         export_order = fields
         name = _("Booking history")
 

@@ -118,12 +118,6 @@ def doctor_rules(*, doctor_id: int) -> Rules:
     return from_annotations(row) if row else clinic_rules()
 
 
-def resolve(overrides: dict, clinic: Rules) -> Rules:
-    """A doctor's overrides over the clinic's rules (pure)."""
-    resolved = {name: overrides.get(name) for name in RULE_FIELDS}
-    return Rules(**{name: getattr(clinic, name) if value is None else value for name, value in resolved.items()})
-
-
 # --- what the rules allow now (pure) -----------------------------------------------------------------
 
 

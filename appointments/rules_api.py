@@ -69,7 +69,7 @@ class DoctorRulesView(APIView):
     @staticmethod
     def _body(doctor) -> dict:
         overrides = rules.doctor_overrides(doctor_id=doctor.pk)
-        effective = rules.resolve(overrides, rules.clinic_rules())
+        effective = rules.doctor_rules(doctor_id=doctor.pk)
         return DoctorRulesSerializer({**overrides, "effective": effective.as_dict()}).data
 
     @extend_schema(

@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from appointments import planner, services
+from appointments import outcomes, planner, services
 from appointments.admin.timetable import CHOOSE_PATIENT, FREE_NOT_CANCELLED
 from appointments.models import Absence, AppointmentAction, AppointmentEvent, DoctorSchedule, WorkingHours
 from appointments.templatetags.dashboard import FILTERS_NOT_APPLIED, RANGE_REVERSED, RANGE_TOO_LONG
@@ -453,9 +453,10 @@ def test_the_booking_history_is_read_only(staff_client, dr_carol, alice):
     assert event.action == AppointmentAction.BOOKED
 
 
-def test_the_booking_history_exports_csv(staff_client, dr_carol, alice):
+def test_the_booking_history_exports_csv(staff_client, dr_carol, alice, admin_user):
     slot = SlotFactory(doctor=dr_carol)
     services.slot_book(slot_id=slot.pk, patient=alice)
+    outcomes.appointment_cancel(slot_id=slot.pk, actor=admin_user, reason="The doctor is ill")
 
     response = staff_client.post(
         "/admin/appointments/appointmentevent/export/",
@@ -463,12 +464,16 @@ def test_the_booking_history_exports_csv(staff_client, dr_carol, alice):
             "format": "0",
             "resource": "0",
             "appointmenteventresource_action": "on",
+            "appointmenteventresource_cancelled_by": "on",
+            "appointmenteventresource_reason": "on",
             "appointmenteventresource_patient": "on",
         },
     )
 
     assert response.status_code == 200
-    assert "booked,Ivanova Alice" in response.content.decode("utf-8-sig")
+    text = response.content.decode("utf-8-sig")
+    assert "booked,,,Ivanova Alice" in text
+    assert "cancelled,clinic,The doctor is ill,Ivanova Alice" in text
 
 
 def test_absences_are_listed_read_only(staff_client, dr_carol):

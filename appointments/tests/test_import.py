@@ -309,7 +309,18 @@ def test_the_timetable_export_as_csv_names_doctor_and_patient(staff_client, dr_c
         staff_client,
         "/admin/appointments/timetable/export/",
         "timetableresource",
-        ["id", "doctor_username", "doctor", "patient_username", "patient", "start", "end", "booked_at", "conflict"],
+        [
+            "id",
+            "doctor_username",
+            "doctor",
+            "patient_username",
+            "patient",
+            "start",
+            "end",
+            "booked_at",
+            "conflict",
+            "status",
+        ],
     )
 
     assert response.status_code == 200
@@ -319,6 +330,7 @@ def test_the_timetable_export_as_csv_names_doctor_and_patient(staff_client, dr_c
     booked = next(row for row in rows if row["patient_username"])
     assert (booked["doctor"], booked["patient"]) == ("Smirnova Carol", "Ivanova Alice")
     assert booked["doctor_username"] == "dr_carol"
+    assert booked["status"] == "booked"
 
 
 def test_the_timetable_export_as_xlsx_names_doctor_and_patient(staff_client, dr_carol, alice):

@@ -400,3 +400,52 @@ def test_an_admin_booking_and_the_clinic_cancel_share_the_services(dr_carol, ali
     assert events(slot)[-1] == ("cancelled", "admin", "clinic", "Rescheduled by phone")
     with pytest.raises(outcomes.ReasonRequired):
         outcomes.appointment_cancel(slot_id=slot.pk, actor=admin_user, reason="   ")
+
+
+# --- the admin's Timetable ----------------------------------------------------------------------------
+
+
+def test_the_admin_marks_outcomes_through_the_services(staff_client, admin_user, dr_carol, alice, bob):
+    from appointments.tests.test_admin import page_messages, run_action
+
+    came = appointment(dr_carol, alice, hours=-1)
+    missed = appointment(dr_carol, bob, hours=-2)
+    free = SlotFactory(doctor=dr_carol, **at(-3))
+
+    arrived = run_action(staff_client, "mark_arrived", [came, free])
+    run_action(staff_client, "mark_fulfilled", [came])
+    run_action(staff_client, "mark_no_show", [missed])
+    again = run_action(staff_client, "mark_no_show", [missed])
+
+    statuses = dict(Timetable.objects.values_list("pk", "status"))
+    assert statuses == {came.pk: "fulfilled", missed.pk: "noshow", free.pk: None}
+    assert events(came) == [("arrived", "admin", None, ""), ("fulfilled", "admin", None, "")]
+    assert events(missed) == [("noshow", "admin", None, "")]
+    assert "1 appointment(s) marked arrived." in page_messages(arrived)
+    assert "1 selected slot(s) were free: skipped." in page_messages(arrived)
+    assert any(message.startswith("The appointment is no-show") for message in page_messages(again))
+
+
+def test_the_admins_cancel_needs_a_reason(staff_client, dr_carol, alice):
+    from appointments.admin.timetable import GIVE_A_REASON
+    from appointments.tests.test_admin import page_messages, run_action
+
+    slot = appointment(dr_carol, alice, hours=3)
+
+    response = run_action(staff_client, "cancel_appointments", [slot], reason="  ")
+
+    assert str(GIVE_A_REASON) in page_messages(response)
+    assert Timetable.objects.get(pk=slot.pk).client == alice
+
+
+def test_the_timetable_filters_by_status_and_the_history_by_who_cancelled(staff_client, login, dr_carol, alice, bob):
+    missed = appointment(dr_carol, alice, hours=-2, status=AppointmentStatus.NOSHOW)
+    appointment(dr_carol, bob, hours=2)
+    mine = appointment(dr_carol, bob, hours=5)
+    login(bob).post(f"/api/doctor/appointment/undo/{mine.pk}")
+
+    timetable = staff_client.get("/admin/appointments/timetable/?status__exact=noshow")
+    by_patient = staff_client.get("/admin/appointments/appointmentevent/?cancelled_by__exact=patient")
+
+    assert [slot.pk for slot in timetable.context["cl"].result_list] == [missed.pk]
+    assert [event.slot_id for event in by_patient.context["cl"].result_list] == [mine.pk]

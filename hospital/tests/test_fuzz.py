@@ -72,6 +72,11 @@ BUSINESS_RULE_CODES = frozenset(
         # /api/slots/next needs `specialty` or `doctor`: "at least one of two query parameters"
         # is not something OpenAPI can state.
         "specialty_or_doctor_required",
+        # The clinic's rules: the slot's time against the doctor's notice and cutoff, an outcome
+        # step against the appointment's start.
+        "too_late_to_book",
+        "too_late_to_cancel",
+        "not_started",
     }
 )
 BUSINESS_RULE_MESSAGES = frozenset(
