@@ -54,6 +54,16 @@ def _people_numbered_from_zero():
     UserFactory.reset_sequence()
 
 
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test():
+    """A request in Russian leaves its thread in Russian (LocaleMiddleware activates, never resets):
+    the next test would read Russian messages. Each test ends in the default language."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
@@ -88,6 +98,14 @@ def carol_schedule(dr_carol):
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="admin", first_name="Anna", last_name="Admin", roles=[Role.ADMINISTRATOR])
+
+
+@pytest.fixture
+def demo_specialties(db):
+    """The specialties of fixtures/specialties.csv, which fixtures/doctors.csv names (as load_demo creates them)."""
+    from appointments.management.commands.load_demo import demo_specialties_ensure
+
+    return demo_specialties_ensure()
 
 
 @pytest.fixture

@@ -6,21 +6,21 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import get_object_or_404
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hospital.filters import SearchFilter
+from hospital.filters import IdFilter, SearchFilter, StrictFilterForm
 from hospital.openapi import ERRORS, PAGE_NOT_FOUND
 from staff.models import NAME_FIELDS, User
 from staff.permissions import IsPatient
 
 from . import availability, selectors, services
 from .filters import AppointmentFilter, SlotFilter
-from .models import Absence, Closure, DateOverride, DoctorSchedule, Timetable, WorkingHours
+from .models import Absence, Closure, DateOverride, DoctorSchedule, Specialty, Timetable, WorkingHours
 from .serializers import (
     AbsenceSerializer,
     AppointmentListSerializer,
@@ -32,8 +32,11 @@ from .serializers import (
     DateRangeQuerySerializer,
     DoctorSerializer,
     FreeSlotSerializer,
+    NextSlotSerializer,
+    NextSlotsQuerySerializer,
     ScheduleSerializer,
     SlotSerializer,
+    SpecialtySerializer,
 )
 
 DOCTOR_ID = OpenApiParameter("doctor_pk", OpenApiTypes.INT, OpenApiParameter.PATH, description="doctor's user id")
@@ -362,10 +365,12 @@ class AvailabilityView(APIView):
 
 class DoctorFilter(filters.FilterSet):
     search = SearchFilter(fields=NAME_FIELDS, label=_("name contains"))
+    specialty = IdFilter(field_name="specialties", label=_("only doctors of this specialty (id)"))
 
     class Meta:
         model = User
-        fields = ["search"]
+        form = StrictFilterForm
+        fields = ["search", "specialty"]
 
 
 @extend_schema_view(
@@ -382,7 +387,60 @@ class DoctorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     filterset_class = DoctorFilter
 
     def get_queryset(self):
-        return User.objects.active_doctors().select_related("schedule").order_by("last_name", "id")
+        # One more query per page for every doctor's specialties, not one per doctor.
+        return (
+            User.objects.active_doctors()
+            .select_related("schedule")
+            .prefetch_related(Prefetch("specialties", Specialty.objects.order_by("name", "id")))
+            .order_by("last_name", "id")
+        )
+
+
+@extend_schema(tags=["doctors"])
+class SpecialtyListView(generics.ListAPIView):
+    """Every specialty by name: a plain list, not paginated (a clinic has tens)."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = SpecialtySerializer
+    pagination_class = None
+    filter_backends: list = []
+    queryset = Specialty.objects.order_by("name", "id")
+
+    @extend_schema(summary="Specialties, by name", responses={200: SpecialtySerializer(many=True), **ERRORS.pick(401)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class NextFreeSlotsView(APIView):
+    """The earliest free slots of a specialty or a doctor (`/api/slots/next`)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        parameters=[NextSlotsQuerySerializer],
+        responses={200: NextSlotSerializer(many=True), **ERRORS.pick(400, 401, 404)},
+        summary="The earliest free slots across the doctors of a specialty, or of one doctor",
+        description="At least one of `specialty` and `doctor`; both given, both apply. Slots a patient could "
+        "book now (not started; the doctors' minimum notice applies) starting at or after `after` (default "
+        "now), ascending by start. 404 for an unknown specialty, or a doctor who is unknown, not a doctor "
+        "or blocked.",
+        tags=["slots"],
+    )
+    def get(self, request):
+        query = NextSlotsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        if data.get("specialty") is not None:
+            selectors.specialty_get(pk=data["specialty"])
+        if data.get("doctor") is not None:
+            selectors.doctor_get(pk=data["doctor"], active_only=True)
+        slots = selectors.next_free_slots(
+            specialty_id=data.get("specialty"),
+            doctor_id=data.get("doctor"),
+            after=data.get("after"),
+            limit=data["limit"],
+        )
+        return Response(NextSlotSerializer(slots, many=True).data)
 
 
 @extend_schema_view(

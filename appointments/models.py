@@ -7,13 +7,16 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from staff.models import HospitalUserManager, User
+from staff.models import HospitalUserManager, User, validate_name
 
 SLOT_MINUTES_MIN, SLOT_MINUTES_MAX = 5, 480
 HORIZON_DAYS_MIN, HORIZON_DAYS_MAX = 1, 366
+SPECIALTY_NAME_MAX_LENGTH = 100
+SPECIALTY_NAME_TAKEN = _("A specialty with that name already exists.")
 
 
 class Weekday(models.IntegerChoices):
@@ -71,6 +74,71 @@ class DoctorSchedule(models.Model):
 
     def __str__(self):
         return str(self.doctor)
+
+
+class Specialty(models.Model):
+    """What a doctor practises (cardiologist, therapist ...), named as the clinic enters it.
+
+    A doctor has any number of them through DoctorSpecialty, a table keyed on the user: doctors are
+    `staff.User` rows, and `staff` knows nothing of appointments, so the link lives here, beside the
+    other doctor-side data (DoctorSchedule, Absence). `user.specialties` is the reverse accessor.
+    """
+
+    name = models.CharField(_("name"), max_length=SPECIALTY_NAME_MAX_LENGTH, validators=[validate_name])
+    doctors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="DoctorSpecialty",
+        related_name="specialties",
+        blank=True,
+        verbose_name=_("doctors"),
+    )
+
+    class Meta:
+        verbose_name = _("specialty")
+        verbose_name_plural = _("specialties")
+        ordering = ["name", "id"]
+        constraints = [
+            # "Кардиолог" and "кардиолог" are one specialty to a receptionist (and to the CSV import,
+            # which matches names regardless of case): unique regardless of case, as usernames are.
+            models.UniqueConstraint(
+                Lower("name"),
+                name="specialty_name_ci_unique",
+                violation_error_message=SPECIALTY_NAME_TAKEN,
+                violation_error_code="unique",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="specialty_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class DoctorSpecialty(models.Model):
+    """One specialty of one doctor (written by services.doctor_specialties_set)."""
+
+    doctor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("doctor")
+    )
+    # No index of its own: the composite one below starts with it.
+    specialty = models.ForeignKey(
+        Specialty, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("specialty")
+    )
+
+    class Meta:
+        verbose_name = _("doctor's specialty")
+        verbose_name_plural = _("doctors' specialties")
+        constraints = [
+            # Its index (doctor_id, specialty_id) serves a doctor's specialties (the API's prefetch).
+            models.UniqueConstraint(fields=["doctor", "specialty"], name="doctor_specialty_unique"),
+        ]
+        indexes = [
+            # Serves "the doctors of a specialty" (/api/doctors/?specialty=, /api/slots/next) from
+            # the index alone.
+            models.Index(fields=["specialty", "doctor"], name="doctor_specialty_by_specialty"),
+        ]
+
+    def __str__(self):
+        return f"{self.doctor}: {self.specialty}"
 
 
 class WorkingHours(models.Model):

@@ -1,9 +1,11 @@
-"""CSV/XLSX import of doctors with their schedules, and exports of schedules, absences and the Timetable.
+"""CSV/XLSX import of doctors with specialties and schedules; exports of schedules, absences and the Timetable.
 
 A doctors file has the columns `username, last_name, first_name, middle_name, sex, birth_date, email,
-slot_minutes, horizon_days, mon, tue, wed, thu, fri, sat, sun`; a weekday cell holds that day's working
-intervals such as `09:00-13:00;14:00-18:00` (empty: a day off). The same columns come out of the
-doctors export, so an exported file can be edited and imported back.
+specialties, slot_minutes, horizon_days, mon, tue, wed, thu, fri, sat, sun`; `specialties` holds names
+separated by `;` (matched regardless of case; a name the clinic does not have is a row error; a file
+without the column leaves specialties as they are); a weekday cell holds that day's working intervals
+such as `09:00-13:00;14:00-18:00` (empty: a day off). The same columns come out of the doctors
+export, so an exported file can be edited and imported back.
 
 Used by the admin (import-export's preview and confirm), `manage.py import_doctors` and the demo loader.
 """
@@ -21,15 +23,18 @@ from staff.models import PERSON_FIELDS, User
 from staff.resources import PersonResource
 from staff.roles import Role
 
-from . import generation, services
-from .models import Absence, AppointmentEvent, DoctorSchedule, Timetable
+from . import generation, selectors, services
+from .models import Absence, AppointmentEvent, DoctorSchedule, DoctorSpecialty, Specialty, Timetable
 
 # Column name for each weekday, in Weekday order (Monday = 0).
 WEEKDAY_COLUMNS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SCHEDULE_COLUMNS = ("slot_minutes", "horizon_days", *WEEKDAY_COLUMNS)
-DOCTOR_COLUMNS = (*PERSON_FIELDS, *SCHEDULE_COLUMNS)
+SPECIALTIES_COLUMN = "specialties"
+DOCTOR_COLUMNS = (*PERSON_FIELDS, SPECIALTIES_COLUMN, *SCHEDULE_COLUMNS)
+SPECIALTIES_SEPARATOR = ";"
 
 INTERVALS_INVALID = _("“%(value)s” is not a list of intervals such as 09:00-13:00;14:00-18:00.")
+SPECIALTY_UNKNOWN = _("The clinic has no specialty “%(name)s”: add it on the Specialties page, or correct the name.")
 WHOLE_NUMBER = _("Enter a whole number.")
 
 _INTERVAL = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
@@ -93,6 +98,34 @@ class ScheduleColumn(fields.Field):
         return _columns_of(instance)[self.column_name]
 
 
+def specialties_format(names) -> str:
+    return SPECIALTIES_SEPARATOR.join(sorted(names, key=str.casefold))
+
+
+def specialties_parse(text) -> list[str]:
+    """`Кардиолог; Терапевт` -> ["Кардиолог", "Терапевт"]; empty -> []."""
+    return [name.strip() for name in str(text or "").split(SPECIALTIES_SEPARATOR) if name.strip()]
+
+
+def _specialties_of(user) -> str:
+    # Cached on the instance like _columns_of, for the same reason (the preview's before and after).
+    cached = user.__dict__.get("_specialty_names")
+    if cached is None:
+        names = Specialty.objects.filter(doctors=user.pk).values_list("name", flat=True) if user.pk else []
+        cached = user.__dict__["_specialty_names"] = specialties_format(names)
+    return cached
+
+
+class SpecialtiesColumn(fields.Field):
+    """The doctor's specialties as one cell; the resource reads it on import, this field renders it on export."""
+
+    def __init__(self):
+        super().__init__(attribute=None, column_name=SPECIALTIES_COLUMN)
+
+    def get_value(self, instance):
+        return _specialties_of(instance)
+
+
 def _whole_number(value, model_field: str) -> int | None:
     if value in (None, ""):
         return None
@@ -111,6 +144,7 @@ class DoctorResource(PersonResource):
     role = Role.DOCTOR
     required_columns = (*PersonResource.required_columns, *WEEKDAY_COLUMNS)
 
+    specialties = SpecialtiesColumn()
     slot_minutes = ScheduleColumn("slot_minutes")
     horizon_days = ScheduleColumn("horizon_days")
     mon = ScheduleColumn("mon")
@@ -129,6 +163,12 @@ class DoctorResource(PersonResource):
 
     def import_extra(self, instance, row) -> dict:
         errors: dict[str, list] = {}
+        instance.__dict__["_specialties_import"] = None
+        if SPECIALTIES_COLUMN in row:
+            try:
+                instance.__dict__["_specialties_import"] = self._specialties(row.get(SPECIALTIES_COLUMN))
+            except ValidationError as error:
+                errors[SPECIALTIES_COLUMN] = error.messages
         numbers = {}
         for column in ("slot_minutes", "horizon_days"):
             try:
@@ -151,13 +191,41 @@ class DoctorResource(PersonResource):
         instance.__dict__["_schedule_import"] = (numbers, hours)
         return errors
 
+    def _specialties(self, text) -> list[Specialty]:
+        """The named specialties, each once; ValidationError naming every name the clinic does not have."""
+        if not hasattr(self, "_by_name"):
+            self._by_name = selectors.specialties_by_name()  # once per file: a clinic has tens
+        found: dict[int, Specialty] = {}
+        unknown = []
+        for name in specialties_parse(text):
+            specialty = self._by_name.get(name.casefold())
+            if specialty is None:
+                unknown.append(SPECIALTY_UNKNOWN % {"name": name})
+            else:
+                found[specialty.pk] = specialty
+        if unknown:
+            raise ValidationError(unknown)
+        return list(found.values())
+
     def after_save_instance(self, instance, row, **kwargs):
         super().after_save_instance(instance, row, **kwargs)
+        specialties = instance.__dict__.pop("_specialties_import", None)
+        if specialties is not None:
+            services.doctor_specialties_set(doctor=instance, specialties=specialties, actor=kwargs.get("user"))
         numbers, hours = instance.__dict__.pop("_schedule_import")
         # Regenerates the doctor's slots once the import commits (nothing is sent for a dry run).
         services.schedule_update(doctor=instance, working_hours=hours, actor=kwargs.get("user"), **numbers)
 
     def filter_export(self, queryset, **kwargs):
+        names: dict[int, list[str]] = {}
+        links = DoctorSpecialty.objects.filter(doctor__in=queryset.values("pk")).values_list(
+            "doctor_id", "specialty__name"
+        )
+        for doctor_id, name in links:
+            names.setdefault(doctor_id, []).append(name)
+        self._export_specialties = {
+            doctor_id: specialties_format(doctor_names) for doctor_id, doctor_names in names.items()
+        }
         self._export_schedules = {
             schedule.doctor_id: schedule_columns(schedule)
             for schedule in DoctorSchedule.objects.filter(doctor__in=queryset.values("pk")).prefetch_related(
@@ -170,6 +238,7 @@ class DoctorResource(PersonResource):
         schedules = getattr(self, "_export_schedules", None)
         if schedules is not None:
             instance.__dict__["_schedule_columns"] = schedules.get(instance.pk) or schedule_columns(None)
+            instance.__dict__["_specialty_names"] = self._export_specialties.get(instance.pk, "")
         return super().export_resource(instance, selected_fields, **kwargs)
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from hospital.fields import IsoDateField, TextField
+from hospital.fields import DigitsIntegerField, IdField, IsoDateField, TextField
 from hospital.openapi import NOT_BLANK, SchemaPattern
 
 from .availability import Day, Reason
@@ -22,8 +22,10 @@ from .models import (
     Absence,
     AbsenceKind,
     Closure,
+    Specialty,
     Timetable,
 )
+from .selectors import NEXT_SLOTS_DEFAULT, NEXT_SLOTS_MAX
 from .services import ABSENCE_END_NOT_AFTER_START, CLOSURE_DATES_REVERSED, HOURS_END_NOT_AFTER_START
 
 MAX_INTERVALS_PER_WEEK = 7 * 24
@@ -33,13 +35,11 @@ NONEXISTENT_LOCAL_TIME = _(
     "Give a time with its offset, or another time."
 )
 TIME_FORMAT = "%H:%M"
+SPECIALTY_OR_DOCTOR_REQUIRED = _("Give a specialty or a doctor (or both).")
 
 
-class DateRangeQuerySerializer(serializers.Serializer):
+class QuerySerializer(serializers.Serializer):
     """Query parameters; give it `request.query_params`."""
-
-    date_from = IsoDateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
-    date_to = IsoDateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
 
     def __init__(self, *args, data=serializers.empty, **kwargs):
         # A query string read as a plain dict (the last value of each name): DRF reads an empty
@@ -47,6 +47,11 @@ class DateRangeQuerySerializer(serializers.Serializer):
         if hasattr(data, "dict"):
             data = data.dict()
         super().__init__(*args, data=data, **kwargs)
+
+
+class DateRangeQuerySerializer(QuerySerializer):
+    date_from = IsoDateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
+    date_to = IsoDateField(required=False, help_text=_("YYYY-MM-DD, clinic-local, inclusive"))
 
     def validate(self, attrs):
         start, end = attrs.get("date_from"), attrs.get("date_to")
@@ -234,6 +239,13 @@ class AbsenceSerializer(serializers.ModelSerializer):
         return attrs
 
 
+class SpecialtySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Specialty
+        fields = ["id", "name"]
+        read_only_fields = fields
+
+
 class DoctorSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     last_name = serializers.CharField(read_only=True)
@@ -247,6 +259,41 @@ class DoctorSerializer(serializers.Serializer):
     horizon_days = serializers.IntegerField(
         source="schedule.horizon_days", read_only=True, default=None, allow_null=True
     )
+    # By name; the views prefetch them (one query for a page of doctors).
+    specialties = SpecialtySerializer(many=True, read_only=True)
+
+
+class NextSlotsQuerySerializer(QuerySerializer):
+    specialty = IdField(required=False, help_text=_("a specialty's id"))
+    doctor = IdField(required=False, help_text=_("an active doctor's user id"))
+    after = ClinicDateTimeField(
+        required=False, help_text=_("ISO 8601; without an offset it is read in the clinic's zone; default: now")
+    )
+    limit = DigitsIntegerField(
+        default=NEXT_SLOTS_DEFAULT,
+        min_value=1,
+        max_value=NEXT_SLOTS_MAX,
+        help_text=_("how many slots, 1..50"),
+    )
+
+    def validate(self, attrs):
+        if attrs.get("specialty") is None and attrs.get("doctor") is None:
+            raise serializers.ValidationError(SPECIALTY_OR_DOCTOR_REQUIRED, code="specialty_or_doctor_required")
+        return attrs
+
+
+class SlotDoctorSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+
+
+class NextSlotSerializer(serializers.Serializer):
+    """A free slot with its doctor, as /api/slots/next lists it."""
+
+    id = serializers.IntegerField(read_only=True)
+    doctor = SlotDoctorSerializer(read_only=True)
+    start_time = serializers.DateTimeField(read_only=True)
+    stop_time = serializers.DateTimeField(read_only=True)
 
 
 # --- closures and date overrides -----------------------------------------------------------------

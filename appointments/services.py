@@ -4,7 +4,8 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time
 
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -13,8 +14,10 @@ from hospital.errors import ServiceError
 from staff.models import AuditAction, User
 from staff.services import audit_record
 
-from . import generation, rules
+from . import generation, rules, selectors
 from .models import (
+    SPECIALTY_NAME_MAX_LENGTH,
+    SPECIALTY_NAME_TAKEN,
     Absence,
     AppointmentAction,
     AppointmentEvent,
@@ -23,6 +26,8 @@ from .models import (
     Closure,
     DateOverride,
     DoctorSchedule,
+    DoctorSpecialty,
+    Specialty,
     Timetable,
     WorkingHours,
     override_intervals,
@@ -44,6 +49,9 @@ HOURS_OVERLAP = _("Working hours overlap on %(weekday)s: %(first)s and %(second)
 HOURS_END_NOT_AFTER_START = _("The end of working hours must be after their start.")
 ABSENCE_END_NOT_AFTER_START = _("The end of an absence must be after its start.")
 CLOSURE_DATES_REVERSED = _("A closure's first day must not be after its last day.")
+SPECIALTY_NAME_REQUIRED = _("Enter the specialty's name.")
+SPECIALTY_NAME_TOO_LONG = _("A specialty's name has at most %(max)d characters.")
+NOT_A_DOCTOR = _("Only a user with the doctor role has specialties.")
 
 
 class SlotNotFound(ServiceError):
@@ -102,6 +110,20 @@ class InvalidTransition(ServiceError):
 class InvalidSchedule(ServiceError):
     status = 400
     code = "invalid_schedule"
+
+
+class InvalidSpecialtyName(ServiceError):
+    code = "invalid_name"
+
+
+class SpecialtyNameTaken(ServiceError):
+    code = "unique"
+    message = SPECIALTY_NAME_TAKEN
+
+
+class NotADoctor(ServiceError):
+    code = "not_a_doctor"
+    message = NOT_A_DOCTOR
 
 
 # --- schedules and absences ----------------------------------------------------------------
@@ -392,6 +414,118 @@ def doctor_availability_changed(*, user: User) -> None:
     """A user was blocked, unblocked or changed roles: regenerate their slots if they have a schedule."""
     if DoctorSchedule.objects.filter(doctor=user).exists():
         regeneration_enqueue(doctor_id=user.pk)
+
+
+# --- specialties -----------------------------------------------------------------------------
+
+
+def specialty_name_clean(name: str, *, specialty: Specialty | None = None) -> str:
+    """The name as it will be stored (trimmed); refused if empty, too long, unsafe or taken in any case.
+
+    Taken is checked here in Python, not only by the database's `lower(name)` index: SQLite's
+    lower() folds ASCII letters only, and "Кардиолог" must clash with "кардиолог" there too.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise InvalidSpecialtyName(SPECIALTY_NAME_REQUIRED, code="required")
+    if len(name) > SPECIALTY_NAME_MAX_LENGTH:
+        raise InvalidSpecialtyName(SPECIALTY_NAME_TOO_LONG % {"max": SPECIALTY_NAME_MAX_LENGTH}, code="max_length")
+    try:
+        Specialty._meta.get_field("name").run_validators(name)
+    except ValidationError as error:
+        raise InvalidSpecialtyName(error.messages[0])
+    same = selectors.specialties_by_name().get(name.casefold())
+    if same is not None and (specialty is None or same.pk != specialty.pk):
+        raise SpecialtyNameTaken()
+    return name
+
+
+def _specialty_save(specialty: Specialty) -> None:
+    """Save; a name taken by a concurrent save (the database's unique index) is a 400, not a 500."""
+    try:
+        with transaction.atomic():
+            specialty.save()
+    except IntegrityError as error:
+        if "specialty_name_ci_unique" in str(error):
+            raise SpecialtyNameTaken() from error
+        raise
+
+
+@transaction.atomic
+def specialty_create(*, name: str, actor: User | None = None) -> Specialty:
+    specialty = Specialty(name=specialty_name_clean(name))
+    _specialty_save(specialty)
+    audit_record(
+        actor=actor, action=AuditAction.SPECIALTY_CREATED, target=specialty, changes={"name": [None, specialty.name]}
+    )
+    return specialty
+
+
+@transaction.atomic
+def specialties_ensure(*, names: Iterable[str], actor: User | None = None) -> list[Specialty]:
+    """The named specialties, each created unless the clinic has it already (in any case); idempotent."""
+    by_name = selectors.specialties_by_name()
+    result = []
+    for name in names:
+        specialty = by_name.get(name.strip().casefold())
+        if specialty is None:
+            specialty = by_name[name.strip().casefold()] = specialty_create(name=name, actor=actor)
+        result.append(specialty)
+    return result
+
+
+@transaction.atomic
+def specialty_rename(*, specialty: Specialty, name: str, actor: User | None = None) -> Specialty:
+    """Rename in place: the doctors who have it keep it."""
+    new_name = specialty_name_clean(name, specialty=specialty)
+    stored = Specialty.objects.select_for_update().get(pk=specialty.pk)
+    if stored.name == new_name:
+        return stored
+    old_name, stored.name = stored.name, new_name
+    _specialty_save(stored)
+    audit_record(
+        actor=actor, action=AuditAction.SPECIALTY_CHANGED, target=stored, changes={"name": [old_name, new_name]}
+    )
+    return stored
+
+
+@transaction.atomic
+def specialty_delete(*, specialty: Specialty, actor: User | None = None) -> None:
+    """Delete a specialty; the doctors who had it lose it (their other specialties stay)."""
+    doctor_ids = sorted(DoctorSpecialty.objects.filter(specialty=specialty).values_list("doctor_id", flat=True))
+    audit_record(
+        actor=actor,
+        action=AuditAction.SPECIALTY_DELETED,
+        target=specialty,
+        changes={"name": [specialty.name, None], "doctors": doctor_ids},
+    )
+    specialty.delete()
+
+
+@transaction.atomic
+def doctor_specialties_set(*, doctor: User, specialties: Iterable[Specialty], actor: User | None = None) -> None:
+    """Give the doctor exactly these specialties (none is allowed: a doctor new to the clinic)."""
+    # The doctor's row lock: one doctor's specialty edits run one at a time, so the audit's
+    # before and after are what really changed.
+    if (
+        User.objects.doctors().select_for_update(of=("self",)).filter(pk=doctor.pk).values_list("pk", flat=True).first()
+        is None
+    ):
+        raise NotADoctor()
+    wanted = {specialty.pk: specialty.name for specialty in specialties}
+    current = dict(DoctorSpecialty.objects.filter(doctor_id=doctor.pk).values_list("specialty_id", "specialty__name"))
+    if set(wanted) == set(current):
+        return
+    DoctorSpecialty.objects.filter(doctor_id=doctor.pk).exclude(specialty_id__in=wanted).delete()
+    DoctorSpecialty.objects.bulk_create(
+        DoctorSpecialty(doctor_id=doctor.pk, specialty_id=pk) for pk in wanted if pk not in current
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.DOCTOR_SPECIALTIES_CHANGED,
+        target=doctor,
+        changes={"specialties": [sorted(current.values()), sorted(wanted.values())]},
+    )
 
 
 # --- booking ---------------------------------------------------------------------------------

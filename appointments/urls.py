@@ -16,8 +16,10 @@ from .api import (
     DateOverrideListView,
     DoctorFreeSlotsView,
     DoctorViewSet,
+    NextFreeSlotsView,
     ScheduleView,
     SlotViewSet,
+    SpecialtyListView,
     UndoView,
 )
 from .outcomes_api import ArriveView, ClinicCancelView, FulfilView, NoShowView
@@ -48,7 +50,9 @@ urlpatterns = [
     *both_slashes("doctors/<int:doctor_pk>/availability", AvailabilityView.as_view, "doctor-availability"),
     *both_slashes("closures", ClosureListView.as_view, "closure-list"),
     *both_slashes("closures/<int:closure_pk>", ClosureDetailView.as_view, "closure-detail"),
+    *both_slashes("specialties/", SpecialtyListView.as_view, "specialty-list"),
     *both_slashes("slots/", lambda: SlotViewSet.as_view({"get": "list"}), "slot-list"),
+    *both_slashes("slots/next", NextFreeSlotsView.as_view, "slot-next"),
     *both_slashes("appointments/", lambda: AppointmentViewSet.as_view({"get": "list"}), "appointment-list"),
     *both_slashes("doctor/entries/all", AppointmentsPerDayView.as_view, "statistics-entries"),
     *both_slashes("stats/utilisation", UtilisationView.as_view, "statistics-utilisation"),

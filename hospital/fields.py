@@ -1,5 +1,7 @@
 """Serializer fields shared by the API's apps."""
 
+import re
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -64,3 +66,12 @@ class TextRegexField(StrictTextMixin, serializers.RegexField):
 
 class TextEmailField(StrictTextMixin, serializers.EmailField):
     pass
+
+
+class DigitsIntegerField(serializers.IntegerField):
+    """A whole number in a query string, digits only (DRF's IntegerField also takes "1.0", " 1", "١")."""
+
+    def to_internal_value(self, data):
+        if not (isinstance(data, str) and re.fullmatch("[0-9]{1,19}", data)):
+            self.fail("invalid")
+        return super().to_internal_value(data)

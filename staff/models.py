@@ -155,10 +155,15 @@ class AuditAction(models.TextChoices):
     CLOSURE_DELETED = "closure_deleted", _("clinic closure removed")
     DATE_OVERRIDE_SET = "date_override_set", _("date override set")
     DATE_OVERRIDE_DELETED = "date_override_deleted", _("date override removed")
+    SPECIALTY_CREATED = "specialty_created", _("specialty added")
+    SPECIALTY_CHANGED = "specialty_changed", _("specialty renamed")
+    SPECIALTY_DELETED = "specialty_deleted", _("specialty removed")
+    DOCTOR_SPECIALTIES_CHANGED = "doctor_specialties_changed", _("doctor's specialties changed")
 
 
 class AuditEvent(models.Model):
-    """Who changed which person, schedule, absence, date override or closure, and when; rows are only added.
+    """Who changed which person, schedule, absence, date override, closure or specialty, and when; rows are only
+    added.
 
     Bookings and cancellations have their own history (appointments.AppointmentEvent).
     `changes` maps a field to [old, new]; secrets are never recorded, only that they changed.

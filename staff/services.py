@@ -128,11 +128,14 @@ def _set_roles(user: User, roles: list[str]) -> None:
 
 
 def audit_record(*, actor: User | None, action: str, target: Model, changes: dict | None = None) -> AuditEvent:
-    """Append one row to the audit trail; `target` is any model instance."""
+    """Append one row to the audit trail; `target` is any model instance.
+
+    The type is the table's: a proxy's row (a doctor as the admin's doctor page has it) is a user.
+    """
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         action=action,
-        target_type=target._meta.model_name or "",
+        target_type=(target._meta.concrete_model or type(target))._meta.model_name or "",
         target_id=target.pk,
         target_repr=str(target)[:300],
         changes=changes or {},

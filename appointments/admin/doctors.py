@@ -1,4 +1,5 @@
-"""The doctor's page: slot length, horizon, weekly hours, date overrides and absences, the coming week, the load chart.
+"""The doctor's page: specialties, slot length, horizon, weekly hours, date overrides and absences, the coming week,
+the load chart.
 
 Saving hands everything to the schedule services, which regenerate the doctor's slots on commit.
 """
@@ -8,6 +9,7 @@ from datetime import date, timedelta
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.template.loader import render_to_string
@@ -34,6 +36,7 @@ from appointments.models import (
     Doctor,
     DoctorBookingRules,
     DoctorSchedule,
+    Specialty,
     Timetable,
     WorkingHours,
 )
@@ -71,7 +74,15 @@ def _rule_field(name: str) -> forms.IntegerField:
 
 
 class DoctorForm(forms.ModelForm):
-    """The schedule settings of the doctor's page; personal data are edited on the user's page."""
+    """The specialties and schedule settings of the doctor's page; personal data are edited on the user's page."""
+
+    specialties = forms.ModelMultipleChoiceField(
+        label=_("Specialties"),
+        queryset=Specialty.objects.order_by("name"),
+        required=False,
+        widget=FilteredSelectMultiple(_("specialties"), is_stacked=False),
+        help_text=_("The specialties are added and renamed on the Specialties page."),
+    )
 
     slot_minutes = forms.IntegerField(
         label=capfirst(DoctorSchedule._meta.get_field("slot_minutes").verbose_name),
@@ -98,6 +109,8 @@ class DoctorForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         schedule = DoctorSchedule.objects.filter(doctor_id=self.instance.pk).first() if self.instance.pk else None
+        if self.instance.pk:
+            self.fields["specialties"].initial = list(self.instance.specialties.all())
         for name in ("slot_minutes", "horizon_days"):
             default = DoctorSchedule._meta.get_field(name).default
             self.fields[name].initial = getattr(schedule, name) if schedule else default
@@ -253,15 +266,27 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     resource_classes = [DoctorResource]
     import_notes = (WEEKDAY_CELLS,)
     inlines = (WorkingHoursInline, DateOverrideInline, AbsenceInline)
-    list_display = ("name", "username", "slot_length", "days_ahead", "week", "generated_at", "is_active")
-    list_filter = ("is_active",)
+    list_display = (
+        "name",
+        "username",
+        "specialty_names",
+        "slot_length",
+        "days_ahead",
+        "week",
+        "generated_at",
+        "is_active",
+    )
+    list_filter = ("is_active", "specialties")
     search_fields = ("username", *NAME_FIELDS)
     ordering = ("last_name", "first_name")
     readonly_fields = ("person", "is_active", "generated_at", "week_preview", "availability_on_date", "load_chart")
     # The change form plus the small GET form that the availability tab's date picker submits.
     change_form_template = "appointments/admin/doctor_change_form.html"
     fieldsets = (
-        (_("Schedule"), {"fields": ("person", "is_active", "slot_minutes", "horizon_days", "generated_at")}),
+        (
+            _("Schedule"),
+            {"fields": ("person", "is_active", "specialties", "slot_minutes", "horizon_days", "generated_at")},
+        ),
         (_("Booking rules"), {"fields": RULE_FIELDS}),
         (_("Coming week"), {"fields": ("week_preview",)}),
         (_("Availability"), {"fields": ("availability_on_date",)}),
@@ -269,7 +294,12 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("schedule").prefetch_related("schedule__working_hours")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("schedule")
+            .prefetch_related("schedule__working_hours", "specialties")
+        )
 
     def get_object(self, request, object_id, from_field=None):
         """The doctor, with the date the availability tab explains (`?availability=YYYY-MM-DD`, else today)."""
@@ -309,6 +339,7 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
         # commit=False writes nothing: it lists what changed, for the page's history.
         hours.save(commit=False)
         absences.save(commit=False)
+        services.doctor_specialties_set(doctor=doctor, specialties=form.cleaned_data["specialties"], actor=request.user)
         services.schedule_update(
             doctor=doctor,
             slot_minutes=form.cleaned_data["slot_minutes"],
@@ -360,6 +391,10 @@ class DoctorAdmin(AllOrNothingImportMixin, ImportExportMixin, admin.ModelAdmin):
     @admin.display(description=_("name"), ordering="last_name")
     def name(self, doctor):
         return doctor.full_name or doctor.username
+
+    @admin.display(description=_("specialties"))
+    def specialty_names(self, doctor):
+        return ", ".join(specialty.name for specialty in doctor.specialties.all()) or "-"
 
     @admin.display(description=_("slot length, minutes"), ordering="schedule__slot_minutes")
     def slot_length(self, doctor):

@@ -514,7 +514,9 @@ def confirm(client, url: str, response):
     return client.post(url, response.context["confirm_form"].initial, follow=True)
 
 
-def test_doctors_import_previews_then_confirms_in_the_admin(staff_client, sent, django_capture_on_commit_callbacks):
+def test_doctors_import_previews_then_confirms_in_the_admin(
+    staff_client, demo_specialties, sent, django_capture_on_commit_callbacks
+):
     page = staff_client.get("/admin/appointments/doctor/import/").content.decode()
     assert "slot_minutes, horizon_days, mon, tue, wed, thu, fri, sat, sun" in page  # the columns it needs
 
@@ -549,7 +551,7 @@ def test_a_bad_file_in_the_admin_names_the_row_and_offers_no_confirm(staff_clien
     assert not User.objects.filter(username__startswith="dr.").exists()
 
 
-def test_a_file_that_turns_bad_before_confirm_writes_nothing(staff_client):
+def test_a_file_that_turns_bad_before_confirm_writes_nothing(staff_client, demo_specialties):
     shown = preview(staff_client, "/admin/appointments/doctor/import/", FIXTURES / "doctors.csv")
     # The confirm step reads the file saved at preview: spoil it in between.
     saved = Path(tempfile.gettempdir()) / shown.context["confirm_form"].initial["import_file_name"]
@@ -564,7 +566,7 @@ def test_a_file_that_turns_bad_before_confirm_writes_nothing(staff_client):
     assert not DoctorSchedule.objects.exists()
 
 
-def test_patients_import_from_the_users_page_and_doctors_from_the_doctors_page(staff_client):
+def test_patients_import_from_the_users_page_and_doctors_from_the_doctors_page(staff_client, demo_specialties):
     shown = preview(staff_client, "/admin/staff/user/import/", FIXTURES / "patients.csv", resource="0")
     confirm(staff_client, "/admin/staff/user/process_import/", shown)
     shown = preview(staff_client, "/admin/appointments/doctor/import/", FIXTURES / "doctors.csv")

@@ -40,6 +40,7 @@ MATRIX = {
     "staff.User": (CLINIC, CLINIC, CLINIC, CLINIC),
     "staff.AuditEvent": (CLINIC, NOBODY, CLINIC, NOBODY),
     "appointments.Doctor": (CLINIC, NOBODY, CLINIC, NOBODY),
+    "appointments.Specialty": (CLINIC, CLINIC, CLINIC, CLINIC),
     "appointments.Timetable": (CLINIC, NOBODY, CLINIC, NOBODY),
     "appointments.Absence": (CLINIC, NOBODY, CLINIC, NOBODY),
     # Added and deleted through the services; a closure's own page is read-only (a view).
@@ -63,6 +64,7 @@ MATRIX = {
 # label -> action -> who may run it (the others are not offered it, and posting it changes nothing)
 ACTIONS = {
     "staff.User": {"block_users": {"superuser", "administrator"}, "unblock_users": {"superuser", "administrator"}},
+    "appointments.Specialty": {"delete_selected": {"superuser", "administrator"}},
     "appointments.Timetable": {
         "book_for_patient": {"superuser", "administrator"},
         "cancel_appointments": {"superuser", "administrator"},
@@ -111,6 +113,8 @@ def world(db):
         date_to=timezone.localdate() + timedelta(days=31),
         reason="x",
     )
+    cardiology = appointment_services.specialty_create(name="Cardiologist")
+    appointment_services.doctor_specialties_set(doctor=doctor, specialties=[cardiology])
     slot = SlotFactory(doctor=doctor, start_time=timezone.now() + timedelta(days=2))
     appointment_services.slot_book(slot_id=slot.pk, patient=patient)
     user_update(user=patient, email="alice.ivanova@clinic.example")  # an audit row

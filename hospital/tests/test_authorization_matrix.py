@@ -19,8 +19,11 @@ from appointments.models import (
     DateOverride,
     DoctorBookingRules,
     DoctorSchedule,
+    DoctorSpecialty,
+    Specialty,
     Timetable,
 )
+from appointments.services import doctor_specialties_set, specialty_create
 from staff.models import User
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +75,8 @@ MATRIX = {
     ("closure-list", "post"): only({"administrator": 201}, 403),
     ("closure-detail", "delete"): only({"administrator": 204}, 403),
     ("slot-list", "get"): ANY_AUTHENTICATED,
+    ("slot-next", "get"): ANY_AUTHENTICATED,
+    ("specialty-list", "get"): ANY_AUTHENTICATED,
     ("appointment-list", "get"): ANY_AUTHENTICATED,
     ("statistics-entries", "get"): only({"patient": 403, "other_patient": 403}, 200),
     ("statistics-utilisation", "get"): only({"patient": 403, "other_patient": 403}, 200),
@@ -158,6 +163,8 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
     override_day = timezone.localdate() + datetime.timedelta(days=5)
     DateOverride.objects.create(doctor=dr_carol, date=override_day, intervals=[])
     closure = Closure.objects.create(date_from=override_day, date_to=override_day, reason="Holiday")
+    specialty = specialty_create(name="Cardiologist")
+    doctor_specialties_set(doctor=dr_carol, specialties=[specialty])
     users = {
         "patient": alice,
         "other_patient": bob,
@@ -176,6 +183,7 @@ def world(alice, bob, dr_carol, dr_dave, admin_user, blocked_user):
         "absence": absence,
         "override_day": override_day,
         "closure": closure,
+        "specialty": specialty,
         "target": bob,
     }
 
@@ -227,6 +235,8 @@ def _request(world, name, method):
         "closure-list": ("/api/closures", {"date_from": "2030-01-01", "date_to": "2030-01-02", "reason": "Holiday"}),
         "closure-detail": (f"/api/closures/{world['closure'].pk}", None),
         "slot-list": ("/api/slots/", None),
+        "slot-next": (f"/api/slots/next?doctor={carol.pk}&specialty={world['specialty'].pk}", None),
+        "specialty-list": ("/api/specialties/", None),
         "appointment-list": ("/api/appointments/", None),
         "statistics-entries": ("/api/doctor/entries/all", None),
         "statistics-utilisation": ("/api/stats/utilisation", None),
@@ -279,6 +289,8 @@ def _snapshot(world):
         list(Timetable.objects.order_by("pk").values()),
         list(Absence.objects.order_by("pk").values()),
         list(DoctorSchedule.objects.order_by("pk").values()),
+        list(Specialty.objects.order_by("pk").values()),
+        list(DoctorSpecialty.objects.order_by("pk").values()),
         list(ClinicBookingRules.objects.values()),
         list(DoctorBookingRules.objects.values()),
         list(DateOverride.objects.order_by("pk").values()),

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from appointments.management.commands.load_demo import demo_specialties_ensure
 from appointments.models import DoctorSchedule, Timetable
 from hospital.tests.browser import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM
 from staff.models import User
@@ -110,6 +111,7 @@ def test_an_administrator_sets_up_a_doctor_sees_the_slots_imports_doctors_and_re
 def the_cast_exists() -> None:
     """A real administrator (the role's group gives the permissions, not a superuser flag) and alice."""
     roles_ensure()
+    demo_specialties_ensure()  # the sample doctors file names them
     UserFactory(username="admin", first_name="Anna", last_name="Admin", roles=[Role.ADMINISTRATOR])
     UserFactory(username="alice", first_name="Alice", last_name="Ivanova", roles=[Role.PATIENT])
 

@@ -70,6 +70,9 @@ BUSINESS_RULE_CODES = frozenset(
         "invalid_credentials",
         "slot_in_past",
         "appointment_started",
+        # /api/slots/next needs `specialty` or `doctor`: "at least one of two query parameters"
+        # is not something OpenAPI can state.
+        "specialty_or_doctor_required",
         # The clinic's rules: the slot's time against the doctor's notice and cutoff, an outcome
         # step against the appointment's start.
         "too_late_to_book",

@@ -1,4 +1,8 @@
-"""Load the demo data from fixtures/ (idempotent): patients, doctors with schedules and slots, bookings."""
+"""Load the demo data from fixtures/ (idempotent): patients, specialties, doctors with schedules and slots, bookings.
+
+The specialties' names are data, as a clinic enters them: the demo ships Russian ones (its doctors are
+Russian too), whatever LANGUAGE_CODE the site runs in.
+"""
 
 from itertools import cycle
 
@@ -10,6 +14,7 @@ from appointments import services
 from appointments.models import Timetable
 from appointments.resources import doctors_import
 from hospital.errors import ServiceError
+from hospital.imports import dataset_read
 from staff.models import User
 from staff.resources import patients_import
 
@@ -19,19 +24,27 @@ FIXTURES = settings.BASE_DIR / "fixtures"
 BOOKINGS_MAX = 60
 
 
+def demo_specialties_ensure() -> list:
+    """The specialties of fixtures/specialties.csv (one `name` column), created where missing."""
+    names = [row["name"] for row in dataset_read(FIXTURES / "specialties.csv").dict]
+    return services.specialties_ensure(names=names)
+
+
 class Command(BaseCommand):
     help = (
-        "Load demo patients and doctors from fixtures/ through the CSV import (re-running updates them), "
+        "Load demo patients, specialties and doctors from fixtures/ through the CSV import (re-running updates them), "
         "generate the doctors' slots now and book a few for the dashboard's charts."
     )
 
     def handle(self, *args, **options):
         patients = self._import("patients", patients_import(FIXTURES / "patients.csv"))
+        specialties = demo_specialties_ensure()
         doctors = self._import("doctors", doctors_import(FIXTURES / "doctors.csv", generate=True))
         booked = self._book(doctor_ids=doctors.user_ids, patient_ids=patients.user_ids)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data loaded: {len(patients.user_ids)} patients, {len(doctors.user_ids)} doctors, "
+                f"Demo data loaded: {len(patients.user_ids)} patients, {len(specialties)} specialties, "
+                f"{len(doctors.user_ids)} doctors, "
                 f"{booked} new demo appointments."
             )
         )
