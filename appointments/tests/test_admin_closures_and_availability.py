@@ -61,7 +61,7 @@ def test_adding_a_closure_in_the_admin_is_the_service_with_its_regeneration(staf
     assert (closure.date_from, closure.date_to, closure.reason) == (in_days(3), in_days(4), "Clinic holiday")
     [event] = audit(AuditAction.CLOSURE_CREATED)
     assert (event.actor, event.target_id) == (admin_user, closure.pk)
-    assert sent == [doctor]
+    assert sent.batches == [[doctor]]
 
 
 def test_a_closure_ending_before_it_starts_is_a_form_error(staff_client, sent, on_commit):
@@ -99,7 +99,7 @@ def test_deleting_a_closure_in_the_admin_is_the_service(staff_client, admin_user
     assert not Closure.objects.exists()
     [event] = audit(AuditAction.CLOSURE_DELETED)
     assert (event.actor, event.target_id) == (admin_user, inspection.pk)
-    assert sent == [doctor]
+    assert sent.batches == [[doctor]]
 
 
 def test_the_delete_action_deletes_each_closure_through_the_service(staff_client, admin_user, sent, on_commit):
@@ -115,7 +115,7 @@ def test_the_delete_action_deletes_each_closure_through_the_service(staff_client
     assert response.status_code == 302
     assert not Closure.objects.exists()
     assert sorted(event.target_id for event in audit(AuditAction.CLOSURE_DELETED)) == sorted(c.pk for c in closures)
-    assert sent == [doctor]  # one fan-out for the whole action
+    assert sent.batches == [[doctor]]  # one fan-out for the whole action
 
 
 # --- date overrides on the doctor's page --------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_the_doctor_page_sets_date_overrides_through_the_service(staff_client, a
         (admin_user, f"{in_days(3)}"),
         (admin_user, f"{in_days(4)}"),
     ]
-    assert sent == [dr_carol.pk]
+    assert sent.batches == [[dr_carol.pk]]
 
 
 def test_the_doctor_page_changes_moves_and_deletes_overrides(staff_client, dr_carol, sent, on_commit):
@@ -166,7 +166,7 @@ def test_the_doctor_page_changes_moves_and_deletes_overrides(staff_client, dr_ca
     assert DateOverride.objects.get(date=in_days(3)).pk == changed.pk
     deleted_dates = [event.changes["date"] for event in audit(AuditAction.DATE_OVERRIDE_DELETED)]
     assert sorted(deleted_dates) == [f"{in_days(4)}", f"{in_days(5)}"]
-    assert sent == [dr_carol.pk]
+    assert sent.batches == [[dr_carol.pk]]
 
 
 @pytest.mark.parametrize(

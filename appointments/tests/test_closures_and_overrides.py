@@ -587,7 +587,7 @@ def test_setting_and_deleting_an_override_enqueue_the_doctors_regeneration_once_
     with commit():
         assert login(admin_user).delete(f"/api/doctors/{dr_carol.pk}/date-overrides/{in_days(3)}").status_code == 204
 
-    assert sent == [dr_carol.pk, dr_carol.pk, dr_carol.pk]
+    assert sent.batches == [[dr_carol.pk], [dr_carol.pk], [dr_carol.pk]]
 
 
 def test_an_override_of_a_past_date_regenerates_nothing(dr_carol, sent, commit):
